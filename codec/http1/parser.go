@@ -1,0 +1,887 @@
+package http1
+
+import (
+	"bytes"
+
+	"github.com/sluice-go/sluice/internal/bytesconv"
+)
+
+// Byte classes in byteClass (tables.go).
+const (
+	clsToken  = 1 << 0 // tchar
+	clsValue  = 1 << 1 // field-vchar, SP, HTAB, obs-text
+	clsTarget = 1 << 2 // VCHAR except '#'
+	clsHost   = 1 << 3 // reg-name bytes (no ',')
+	clsHex    = 1 << 4 // HEXDIG
+)
+
+// maxEmptyLines bounds the empty lines skipped before a request-line (R4).
+// One is what old clients send after a POST body; 8 is generous.
+const maxEmptyLines = 8
+
+// headerCap is the capacity Request.Headers starts with: a browser sends
+// about 15 field lines, so 32 avoids growing in the common case.
+const headerCap = 32
+
+type phase uint8
+
+const (
+	phIdle    phase = iota // no request under way
+	phLine                 // in the request-line (or the empty lines before it)
+	phHeaders              // in the header section
+	phBody                 // head complete, body incomplete (Parse only)
+)
+
+// Parser parses HTTP/1.1 requests from byte slices: RFC 9112 framing with
+// the strict policy of RFC9112-RULES.md, no I/O, no copies.
+//
+// Parsing is incremental. When the input ends inside a request, Parse
+// returns ErrNeedMore; call it again with the same bytes plus more (the
+// bytes may have moved to a new buffer) and the same *Request. It resumes
+// where it stopped, so a request trickled one byte at a time costs time
+// linear in its length. After a complete request, or after an error, the
+// next call starts a new request.
+//
+// The zero value uses the default Limits. A Parser is owned by one
+// goroutine at a time (typically the connection's loop).
+type Parser struct {
+	lim Limits // resolved; MaxHeaders == 0 means not yet resolved
+
+	ph         phase
+	pos        int // start of the line being parsed; in phBody, the body start
+	scan       int // no LF in buf[pos:scan]: where the next LF search starts
+	sectStart  int // offset of the first field line
+	base       *byte
+	baseCap    int
+	staticPath bool // req.Path is slashPath, not a view into the input
+
+	hostSeen  bool
+	clSeen    bool
+	teSeen    bool
+	teChunked bool // "chunked" seen in Transfer-Encoding
+	teLast    bool // the last coding so far is chunked
+	teOther   bool // a coding other than chunked was seen
+	connClose bool
+	connKeep  bool
+	expect    uint8 // 0 none, 1 100-continue, 2 something else
+
+	withBody bool
+	chunk    ChunkedDecoder
+	chunkAt  int // offset in buf where the chunk decoder resumes
+}
+
+// slashPath is the Path of an absolute-form target with an empty path.
+// Read-only.
+var slashPath = []byte{'/'}
+
+// NewParser returns a Parser enforcing l (zero fields mean defaults).
+func NewParser(l Limits) *Parser {
+	p := &Parser{}
+	p.SetLimits(l)
+	return p
+}
+
+// SetLimits replaces the parser's limits. Call it between requests.
+func (p *Parser) SetLimits(l Limits) {
+	p.lim = l.Resolved()
+	p.chunk.lim = p.lim
+}
+
+// Limits returns the limits in force, defaults resolved.
+func (p *Parser) Limits() Limits {
+	if p.lim.MaxHeaders == 0 {
+		p.SetLimits(Limits{})
+	}
+	return p.lim
+}
+
+// Reset abandons any request under way.
+func (p *Parser) Reset() { p.ph = phIdle }
+
+// Parse parses one request, body included, from the start of buf. It
+// returns the number of bytes the request used (leading empty lines, head
+// and body), ErrNeedMore, or an *Error. Content-Length bodies are views of
+// buf; chunked bodies are de-chunked into req.BodyBuf and their trailers
+// stored in req.Trailers.
+//
+// Borrowed: req's views point into buf; see Request.
+func (p *Parser) Parse(buf []byte, req *Request) (int, error) {
+	return p.parse(buf, req, true)
+}
+
+// ParseHeader is Parse without the body: it returns once the head is
+// complete, with n the head's length, so the caller can stream the body
+// itself (req.ContentLength bytes, or a chunked body through a
+// ChunkedDecoder). The body-size limit is still applied to Content-Length.
+func (p *Parser) ParseHeader(buf []byte, req *Request) (int, error) {
+	return p.parse(buf, req, false)
+}
+
+func (p *Parser) parse(buf []byte, req *Request, withBody bool) (int, error) {
+	if p.lim.MaxHeaders == 0 {
+		p.SetLimits(Limits{})
+	}
+	if p.ph == phIdle {
+		p.start(req, withBody)
+	} else if p.ph >= phHeaders && len(buf) > 0 && &buf[0] != p.base {
+		p.rebase(buf, req)
+	}
+	if len(buf) > 0 {
+		p.base, p.baseCap = &buf[0], cap(buf)
+	}
+	var err error
+	if p.ph == phLine {
+		if err = p.requestLine(buf, req); err != nil {
+			return p.fail(err)
+		}
+	}
+	if p.ph == phHeaders {
+		if err = p.headers(buf, req); err != nil {
+			return p.fail(err)
+		}
+	}
+	if p.ph == phBody {
+		if err = p.body(buf, req); err != nil {
+			return p.fail(err)
+		}
+	}
+	n := p.pos
+	p.ph = phIdle
+	return n, nil
+}
+
+func (p *Parser) fail(err error) (int, error) {
+	if err != ErrNeedMore {
+		p.ph = phIdle
+	}
+	return 0, err
+}
+
+func (p *Parser) start(req *Request, withBody bool) {
+	req.Reset()
+	if cap(req.Headers) == 0 {
+		req.Headers = make([]Header, 0, headerCap)
+	}
+	*p = Parser{lim: p.lim, chunk: ChunkedDecoder{lim: p.lim}, ph: phLine, withBody: withBody}
+}
+
+// rebase moves req's views from the previous buffer to buf, which holds
+// the same bytes at the same offsets. A view's offset is recovered from
+// its capacity: views are full-capacity subslices of the old buffer.
+func (p *Parser) rebase(buf []byte, req *Request) {
+	mv := func(v []byte) []byte {
+		if v == nil {
+			return nil
+		}
+		off := p.baseCap - cap(v)
+		return buf[off : off+len(v)]
+	}
+	req.Method, req.Target, req.Proto = mv(req.Method), mv(req.Target), mv(req.Proto)
+	if !p.staticPath {
+		req.Path = mv(req.Path)
+	}
+	req.Query, req.Host = mv(req.Query), mv(req.Host)
+	for i := range req.Headers {
+		h := &req.Headers[i]
+		h.Name, h.Value = mv(h.Name), mv(h.Value)
+	}
+}
+
+// requestLine parses the empty lines and the request-line at the start of
+// buf (R4, R8-R17). Verdicts follow byte order: the first offending byte
+// decides, and running past MaxRequestLine offends at that offset, so the
+// result does not depend on how the input was split (R1).
+func (p *Parser) requestLine(buf []byte, req *Request) error {
+	max := p.lim.MaxRequestLine
+	if p.scan > p.pos && len(buf) < max && bytes.IndexByte(buf[p.scan:], '\n') < 0 {
+		p.scan = len(buf)
+		return ErrNeedMore
+	}
+	w := buf[:min(len(buf), max)]
+	i := 0
+	for empty := 0; ; empty++ { // R4
+		if i >= len(w) {
+			return p.lineShort(buf, i, max, "too many empty lines before the request-line", 400)
+		}
+		c := w[i]
+		if c == '\n' {
+			return badRequest("R2", "bare LF", buf, i)
+		}
+		if c != '\r' {
+			break
+		}
+		if i+1 >= len(buf) {
+			p.scan = len(buf)
+			return ErrNeedMore
+		}
+		if buf[i+1] != '\n' {
+			return badRequest("R3", "bare CR", buf, i)
+		}
+		if empty == maxEmptyLines {
+			return badRequest("R4", "too many empty lines before the request-line", buf, i)
+		}
+		i += 2
+	}
+
+	// Method (R9): a token ended by exactly one SP.
+	ms := i
+	for i < len(w) && byteClass[w[i]]&clsToken != 0 {
+		i++
+	}
+	if i >= len(w) {
+		return p.lineShort(buf, i, max, "method too long", 501)
+	}
+	if w[i] != ' ' {
+		if i == ms {
+			return badRequest("R8", "request-line must start with a method", buf, i)
+		}
+		return badRequest("R9", "invalid byte in method", buf, i)
+	}
+	me := i
+	i++
+
+	// Request-target (R11, R12): no whitespace, no fragment.
+	ts := i
+	q := -1
+	for i < len(w) {
+		c := w[i]
+		if byteClass[c]&clsTarget == 0 {
+			break
+		}
+		if c == '?' && q < 0 {
+			q = i
+		}
+		i++
+	}
+	if i >= len(w) {
+		return p.lineShort(buf, i, max, "request-target too long", 414)
+	}
+	switch c := w[i]; {
+	case c == ' ' && i == ts:
+		return badRequest("R8", "more than one space after the method", buf, i)
+	case c == '#':
+		return badRequest("R12", "fragment in request-target", buf, i)
+	case c == '\r' || c == '\n':
+		return badRequest("R16", "request-line has no HTTP-version", buf, i)
+	case c != ' ':
+		return badRequest("R11", "invalid byte in request-target", buf, i)
+	}
+	te := i
+	i++
+
+	// HTTP-version (R16): exactly "HTTP/" DIGIT "." DIGIT, then CRLF.
+	vs := i
+	const proto = "HTTP/0.0"
+	for k := 0; k < len(proto); k++ {
+		if i >= len(w) {
+			return p.lineShort(buf, i, max, "request-target too long", 414)
+		}
+		c := w[i]
+		if proto[k] == '0' {
+			if c < '0' || c > '9' {
+				return badRequest("R16", "malformed HTTP-version", buf, i)
+			}
+		} else if c != proto[k] {
+			return badRequest("R16", "malformed HTTP-version", buf, i)
+		}
+		i++
+	}
+	if i >= len(w) {
+		return p.lineShort(buf, i, max, "request-target too long", 414)
+	}
+	switch w[i] {
+	case '\r':
+	case ' ', '\t':
+		return badRequest("R8", "whitespace after the HTTP-version", buf, i)
+	case '\n':
+		return badRequest("R2", "bare LF", buf, i)
+	default:
+		return badRequest("R16", "malformed HTTP-version", buf, i)
+	}
+	if i+1 >= len(buf) {
+		p.scan = len(buf)
+		return ErrNeedMore
+	}
+	if buf[i+1] != '\n' {
+		return badRequest("R3", "bare CR", buf, i)
+	}
+	if i+1 >= max {
+		return newError(414, "R15", "request-target too long", buf, max)
+	}
+
+	// The line is complete and within the limit: semantic checks.
+	if buf[vs+5] != '1' {
+		return newError(505, "R17", "HTTP version not supported", buf, vs)
+	}
+	req.ProtoMinor = 0
+	if buf[vs+7] != '0' {
+		req.ProtoMinor = 1 // R17: HTTP/1.2 and later minors are served as 1.1
+	}
+	req.Method = buf[ms:me]
+	req.Target = buf[ts:te]
+	req.Proto = buf[vs : vs+8]
+	if err := p.target(buf, req, ts, te, q); err != nil {
+		return err
+	}
+	p.pos = i + 2
+	p.scan = p.pos
+	p.sectStart = p.pos
+	p.ph = phHeaders
+	return nil
+}
+
+// lineShort is the verdict when the request-line scan ran out of input at
+// i: past the limit it is the limit's error, otherwise wait for more.
+func (p *Parser) lineShort(buf []byte, i, max int, reason string, status int) error {
+	if i >= max {
+		rule := "R15"
+		if status != 414 {
+			rule = "R10"
+			if status == 400 {
+				rule = "R4"
+			}
+		}
+		return newError(status, rule, reason, buf, max)
+	}
+	p.scan = len(buf)
+	return ErrNeedMore
+}
+
+// target classifies the request-target buf[ts:te] (q is its first '?', or
+// -1) and checks its form against the method (R12-R14, R64).
+func (p *Parser) target(buf []byte, req *Request, ts, te, q int) error {
+	method := bytesconv.B2S(req.Method)
+	pathEnd := te
+	if q >= 0 {
+		pathEnd = q
+		req.Query = buf[q+1 : te]
+	}
+	switch {
+	case buf[ts] == '/':
+		if method == "CONNECT" {
+			return badRequest("R14", "CONNECT needs an authority-form target", buf, ts)
+		}
+		req.Form = OriginForm
+		req.Path = buf[ts:pathEnd]
+		return nil
+	case te-ts == 1 && buf[ts] == '*':
+		if method != "OPTIONS" {
+			return badRequest("R14", "asterisk-form is only for OPTIONS", buf, ts)
+		}
+		req.Form = AsteriskForm
+		req.Path = buf[ts:te]
+		return nil
+	case method == "CONNECT":
+		if q >= 0 || bytes.IndexByte(buf[ts:te], '/') >= 0 {
+			return badRequest("R14", "CONNECT needs an authority-form target", buf, ts)
+		}
+		if !validAuthority(buf[ts:te], true) {
+			return badRequest("R12", "invalid authority-form target", buf, ts)
+		}
+		req.Form = AuthorityForm
+		req.Host = buf[ts:te]
+		return nil
+	}
+	// absolute-form (R13): http(s)://authority[/path][?query]
+	sep := bytes.Index(buf[ts:te], []byte("://"))
+	if sep < 0 {
+		if bytes.IndexByte(buf[ts:te], ':') > 0 {
+			return badRequest("R14", "authority-form is only for CONNECT", buf, ts)
+		}
+		return badRequest("R12", "invalid request-target", buf, ts)
+	}
+	scheme := buf[ts : ts+sep]
+	if !equalFold(scheme, "http") && !equalFold(scheme, "https") {
+		return badRequest("R12", "absolute-form scheme must be http or https", buf, ts)
+	}
+	as := ts + sep + 3
+	ae := as
+	for ae < pathEnd && buf[ae] != '/' {
+		ae++
+	}
+	auth := buf[as:ae]
+	if bytes.IndexByte(auth, '@') >= 0 {
+		return badRequest("R64", "userinfo in request-target", buf, as)
+	}
+	if len(auth) == 0 || !validAuthority(auth, false) {
+		return badRequest("R12", "invalid authority in request-target", buf, as)
+	}
+	req.Form = AbsoluteForm
+	req.Host = auth
+	if ae == pathEnd {
+		req.Path = slashPath
+		p.staticPath = true
+	} else {
+		req.Path = buf[ae:pathEnd]
+	}
+	return nil
+}
+
+// headers parses field lines until the empty line that ends the section,
+// then applies the whole-head checks.
+func (p *Parser) headers(buf []byte, req *Request) error {
+	limitEnd := p.sectStart + p.lim.MaxHeaderBytes
+	for {
+		if p.scan > p.pos && len(buf) < limitEnd && bytes.IndexByte(buf[p.scan:], '\n') < 0 {
+			p.scan = len(buf)
+			return ErrNeedMore
+		}
+		name, value, next, err := fieldLine(buf, p.pos, limitEnd, len(req.Headers), p.lim.MaxHeaders, p.pos == p.sectStart)
+		if err != nil {
+			if err == ErrNeedMore {
+				p.scan = len(buf)
+			}
+			return err
+		}
+		if name == nil {
+			p.pos = next
+			break
+		}
+		req.Headers = append(req.Headers, Header{Name: name, Value: value})
+		if err := p.special(buf, req, name, value); err != nil {
+			return err
+		}
+		p.pos = next
+		p.scan = next
+	}
+	req.HeadLen = p.pos
+	if err := p.endOfHead(buf, req); err != nil {
+		return err
+	}
+	if p.withBody && req.HasBody() {
+		p.ph = phBody
+		p.chunkAt = p.pos
+	} else {
+		p.ph = phIdle
+	}
+	return nil
+}
+
+// fieldLine parses the field line starting at pos (R19-R23, R25). It
+// returns the name and OWS-trimmed value and the offset after the line's
+// LF; name == nil means the line was the empty line ending the section.
+// limitEnd is the offset the line's LF must come before; count is the
+// number of field lines already parsed, maxCount the most allowed; first
+// says the line follows the request-line (R5).
+func fieldLine(buf []byte, pos, limitEnd, count, maxCount int, first bool) (name, value []byte, next int, err error) {
+	if pos >= len(buf) {
+		return nil, nil, 0, ErrNeedMore
+	}
+	if buf[pos] == '\r' {
+		if pos+1 >= len(buf) {
+			return nil, nil, 0, ErrNeedMore
+		}
+		if buf[pos+1] == '\n' {
+			return nil, nil, pos + 2, nil
+		}
+	}
+	if pos >= limitEnd {
+		return nil, nil, 0, newError(431, "R25", "header section too large", buf, limitEnd)
+	}
+	if count >= maxCount {
+		return nil, nil, 0, newError(431, "R25", "too many header fields", buf, pos)
+	}
+	w := buf[:min(len(buf), limitEnd)]
+	i := pos
+	switch w[i] {
+	case ' ', '\t':
+		if first {
+			return nil, nil, 0, badRequest("R5", "whitespace before the first field line", buf, i)
+		}
+		return nil, nil, 0, badRequest("R22", "obsolete line folding", buf, i)
+	case '\n':
+		return nil, nil, 0, badRequest("R2", "bare LF", buf, i)
+	case '\r':
+		return nil, nil, 0, badRequest("R3", "bare CR", buf, i)
+	case ':':
+		return nil, nil, 0, badRequest("R19", "empty field name", buf, i)
+	}
+	for i < len(w) && byteClass[w[i]]&clsToken != 0 {
+		i++
+	}
+	if i >= len(w) {
+		return fieldShort(buf, i, limitEnd)
+	}
+	switch w[i] {
+	case ':':
+	case ' ', '\t':
+		return nil, nil, 0, badRequest("R20", "whitespace in field name or before the colon", buf, i)
+	default:
+		return nil, nil, 0, badRequest("R19", "invalid byte in field name", buf, i)
+	}
+	ne := i
+	i++
+	for i < len(w) && (w[i] == ' ' || w[i] == '\t') {
+		i++
+	}
+	vs := i
+	for i < len(w) && byteClass[w[i]]&clsValue != 0 {
+		i++
+	}
+	if i >= len(w) {
+		return fieldShort(buf, i, limitEnd)
+	}
+	switch w[i] {
+	case '\r':
+	case '\n':
+		return nil, nil, 0, badRequest("R2", "bare LF", buf, i)
+	case 0:
+		return nil, nil, 0, badRequest("R23", "NUL in field value", buf, i)
+	default:
+		return nil, nil, 0, badRequest("R23", "control character in field value", buf, i)
+	}
+	if i+1 >= len(buf) {
+		return nil, nil, 0, ErrNeedMore
+	}
+	if buf[i+1] != '\n' {
+		return nil, nil, 0, badRequest("R3", "bare CR", buf, i)
+	}
+	if i+1 >= limitEnd {
+		return nil, nil, 0, newError(431, "R25", "header section too large", buf, limitEnd)
+	}
+	ve := i
+	for ve > vs && (buf[ve-1] == ' ' || buf[ve-1] == '\t') {
+		ve--
+	}
+	return buf[pos:ne], buf[vs:ve], i + 2, nil
+}
+
+func fieldShort(buf []byte, i, limitEnd int) ([]byte, []byte, int, error) {
+	if i >= limitEnd {
+		return nil, nil, 0, newError(431, "R25", "header section too large", buf, limitEnd)
+	}
+	return nil, nil, 0, ErrNeedMore
+}
+
+// special applies the rules for the fields that decide framing and
+// routing, as each arrives (R26-R43, R56-R58).
+func (p *Parser) special(buf []byte, req *Request, name, value []byte) error {
+	off := p.pos + len(name) + 1
+	switch len(name) {
+	case 4:
+		if !equalFold(name, "host") {
+			return nil
+		}
+		if p.hostSeen {
+			return badRequest("R28", "more than one Host field", buf, p.pos)
+		}
+		p.hostSeen = true
+		if len(value) > 0 && !validAuthority(value, false) {
+			return badRequest("R29", "invalid Host", buf, off)
+		}
+		if req.Form == OriginForm || req.Form == AsteriskForm {
+			req.Host = value
+		}
+	case 6:
+		if equalFold(name, "expect") && req.ProtoMinor == 1 { // R57: ignored in HTTP/1.0
+			if equalFold(value, "100-continue") && p.expect == 0 {
+				p.expect = 1
+			} else {
+				p.expect = 2
+			}
+		}
+	case 7:
+		if equalFold(name, "upgrade") {
+			req.Upgrade = true
+		}
+	case 10:
+		if equalFold(name, "connection") {
+			p.connection(value)
+		}
+	case 14:
+		if !equalFold(name, "content-length") {
+			return nil
+		}
+		if p.clSeen {
+			return badRequest("R33", "more than one Content-Length", buf, p.pos)
+		}
+		if p.teSeen {
+			return badRequest("R36", "both Transfer-Encoding and Content-Length", buf, p.pos)
+		}
+		p.clSeen = true
+		n, err := parseContentLength(value, buf, off)
+		if err != nil {
+			return err
+		}
+		req.ContentLength = n
+	case 17:
+		if !equalFold(name, "transfer-encoding") {
+			return nil
+		}
+		if req.ProtoMinor == 0 {
+			return badRequest("R40", "Transfer-Encoding in an HTTP/1.0 request", buf, p.pos)
+		}
+		if p.clSeen {
+			return badRequest("R36", "both Transfer-Encoding and Content-Length", buf, p.pos)
+		}
+		p.teSeen = true
+		return p.transferEncoding(buf, value, off)
+	}
+	return nil
+}
+
+// parseContentLength parses 1*DIGIT without overflow (R32, R34).
+func parseContentLength(v []byte, buf []byte, off int) (int64, error) {
+	if len(v) == 0 {
+		return 0, badRequest("R32", "empty Content-Length", buf, off)
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, badRequest("R32", "Content-Length is not a decimal number", buf, off)
+		}
+		if n > (1<<63-1-9)/10 {
+			return 0, badRequest("R34", "Content-Length overflows 63 bits", buf, off)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+// transferEncoding folds one Transfer-Encoding line into the coding list
+// seen so far (R37-R39, R41, R43).
+func (p *Parser) transferEncoding(buf, v []byte, off int) error {
+	for len(v) > 0 {
+		el := v
+		if k := bytes.IndexByte(v, ','); k >= 0 {
+			el, v = v[:k], v[k+1:]
+		} else {
+			v = nil
+		}
+		el = trimOWS(el)
+		if len(el) == 0 {
+			continue // R43: empty list elements are ignored
+		}
+		nameEnd := 0
+		for nameEnd < len(el) && byteClass[el[nameEnd]]&clsToken != 0 {
+			nameEnd++
+		}
+		if nameEnd == 0 {
+			return badRequest("R38", "invalid transfer-coding", buf, off)
+		}
+		params := trimOWS(el[nameEnd:])
+		if len(params) > 0 && (params[0] != ';' || !validParams(params)) {
+			return badRequest("R38", "invalid transfer-coding", buf, off)
+		}
+		if p.teChunked {
+			if equalFold(el[:nameEnd], "chunked") {
+				return badRequest("R39", "chunked applied more than once", buf, off)
+			}
+			return badRequest("R37", "chunked is not the final transfer-coding", buf, off)
+		}
+		if equalFold(el[:nameEnd], "chunked") {
+			if len(params) > 0 {
+				return badRequest("R41", "parameters on chunked", buf, off)
+			}
+			p.teChunked, p.teLast = true, true
+		} else {
+			p.teOther = true
+		}
+	}
+	return nil
+}
+
+// validParams checks *( OWS ";" OWS token "=" ( token / quoted-string ) ).
+func validParams(s []byte) bool {
+	for len(s) > 0 {
+		s = trimOWS(s)
+		if len(s) == 0 {
+			return true
+		}
+		if s[0] != ';' {
+			return false
+		}
+		s = trimOWS(s[1:])
+		i := 0
+		for i < len(s) && byteClass[s[i]]&clsToken != 0 {
+			i++
+		}
+		if i == 0 || i >= len(s) || s[i] != '=' {
+			return false
+		}
+		s = s[i+1:]
+		if len(s) > 0 && s[0] == '"' {
+			n := quotedLen(s)
+			if n < 0 {
+				return false
+			}
+			s = s[n:]
+		} else {
+			i = 0
+			for i < len(s) && byteClass[s[i]]&clsToken != 0 {
+				i++
+			}
+			if i == 0 {
+				return false
+			}
+			s = s[i:]
+		}
+	}
+	return true
+}
+
+// quotedLen returns the length of the quoted-string at the start of s, or
+// -1 if it is malformed or unterminated.
+func quotedLen(s []byte) int {
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return i + 1
+		case c == '\\':
+			i++
+			if i >= len(s) || !qpairByte(s[i]) {
+				return -1
+			}
+		case !qdtextByte(c):
+			return -1
+		}
+	}
+	return -1
+}
+
+// qdtextByte: HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text.
+func qdtextByte(c byte) bool {
+	return c == '\t' || c == ' ' || c == 0x21 || c >= 0x23 && c <= 0x5b || c >= 0x5d && c != 0x7f
+}
+
+// qpairByte: the byte after a backslash: HTAB / SP / VCHAR / obs-text.
+func qpairByte(c byte) bool { return c == '\t' || c >= 0x20 && c != 0x7f }
+
+func trimOWS(s []byte) []byte {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// connection reads the Connection list (R26): the options are
+// case-insensitive tokens and any element may be close or keep-alive.
+func (p *Parser) connection(v []byte) {
+	for len(v) > 0 {
+		el := v
+		if k := bytes.IndexByte(v, ','); k >= 0 {
+			el, v = v[:k], v[k+1:]
+		} else {
+			v = nil
+		}
+		el = trimOWS(el)
+		switch {
+		case equalFold(el, "close"):
+			p.connClose = true
+		case equalFold(el, "keep-alive"):
+			p.connKeep = true
+		}
+	}
+}
+
+// endOfHead applies the checks that need the whole header section (R7).
+func (p *Parser) endOfHead(buf []byte, req *Request) error {
+	off := req.HeadLen
+	if req.ProtoMinor == 1 && !p.hostSeen {
+		return badRequest("R27", "missing Host", buf, off)
+	}
+	if p.teSeen {
+		if !p.teLast {
+			return badRequest("R37", "chunked is not the final transfer-coding", buf, off)
+		}
+		if p.teOther {
+			return newError(501, "R38", "transfer-coding not implemented", buf, off)
+		}
+		req.Chunked = true
+	}
+	if req.ContentLength > p.lim.MaxBodyBytes {
+		return newError(413, "R42", "Content-Length exceeds the body limit", buf, off)
+	}
+	if p.expect == 2 {
+		return newError(417, "R58", "unsupported expectation", buf, off)
+	}
+	req.Expect100 = p.expect == 1 && req.HasBody()
+	if req.ProtoMinor == 1 {
+		req.KeepAlive = !p.connClose
+	} else {
+		req.KeepAlive = p.connKeep && !p.connClose
+	}
+	return nil
+}
+
+// body completes the body once its bytes are in buf (R35, R44-R50).
+func (p *Parser) body(buf []byte, req *Request) error {
+	if !req.Chunked {
+		end := p.pos + int(req.ContentLength)
+		if len(buf) < end {
+			return ErrNeedMore
+		}
+		req.Body = buf[p.pos:end]
+		p.pos = end
+		return nil
+	}
+	p.chunk.Trailers = req.Trailers[:0]
+	out, n, err := p.chunk.Decode(req.BodyBuf, buf[p.chunkAt:])
+	req.BodyBuf = out
+	req.Trailers = p.chunk.Trailers
+	p.chunkAt += n
+	if err != nil {
+		if e, ok := err.(*Error); ok {
+			e.Offset += p.pos
+		}
+		return err
+	}
+	req.Body = req.BodyBuf
+	p.pos = p.chunkAt
+	return nil
+}
+
+// validAuthority checks uri-host [ ":" port ] (R29): an IP-literal in
+// brackets or a reg-name/IPv4 of unreserved, sub-delims (no comma) and
+// pct-encoded bytes; the port is digits. needPort requires ":port"
+// (authority-form). The empty string is not valid here.
+func validAuthority(a []byte, needPort bool) bool {
+	i := 0
+	if len(a) > 0 && a[0] == '[' {
+		i = 1
+		for i < len(a) && a[i] != ']' {
+			c := a[i]
+			if byteClass[c]&clsHex == 0 && c != ':' && c != '.' {
+				return false
+			}
+			i++
+		}
+		if i == 1 || i >= len(a) {
+			return false
+		}
+		i++
+	} else {
+		for i < len(a) && a[i] != ':' {
+			c := a[i]
+			if byteClass[c]&clsHost == 0 {
+				return false
+			}
+			if c == '%' && (i+2 >= len(a) || byteClass[a[i+1]]&clsHex == 0 || byteClass[a[i+2]]&clsHex == 0) {
+				return false
+			}
+			i++
+		}
+		if i == 0 {
+			return false
+		}
+	}
+	if i == len(a) {
+		return !needPort
+	}
+	if a[i] != ':' {
+		return false
+	}
+	i++
+	if needPort && i == len(a) {
+		return false
+	}
+	for ; i < len(a); i++ {
+		if a[i] < '0' || a[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
