@@ -1,6 +1,9 @@
 package http1
 
-import "bytes"
+// maxSizeDigits bounds a chunk-size's digits, leading zeros included:
+// 16 hex digits hold any 64-bit size, and a bound stops a peer from
+// padding size lines with endless zeros.
+const maxSizeDigits = 16
 
 type chunkState uint8
 
@@ -37,13 +40,14 @@ const (
 type ChunkedDecoder struct {
 	lim   Limits
 	st    chunkState
-	size  uint64 // the chunk-size being read, then the chunk-data bytes left
-	total int64  // chunk-data bytes decoded so far
-	ext   int    // chunk-extension bytes so far
-	off   int    // bytes consumed by earlier calls, for error offsets
-	tpos  int    // trailer section: start of the next unparsed line, relative to it
-	tscan int    // trailer section: no LF in [tpos, tscan)
-	tn    int    // trailer field lines parsed
+	size  uint64    // the chunk-size being read, then the chunk-data bytes left
+	nd    int       // hex digits of the chunk-size read so far
+	total int64     // chunk-data bytes decoded so far
+	ext   int       // chunk-extension bytes so far
+	off   int       // bytes consumed by earlier calls, for error offsets
+	tpos  int       // trailer section: start of the next unparsed line, relative to it
+	tls   lineState // trailer section: where the parse of that line stopped
+	tn    int       // trailer field lines parsed
 
 	// Trailers holds the trailer fields once Decode has returned nil.
 	// Borrowed: views into the src of that last call.
@@ -100,7 +104,7 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) ([]byte, int, error) {
 			break
 		}
 		c := src[i]
-		if d.st >= csExtStart && d.st <= csExtAfterVal {
+		if d.st >= csSizeWS && d.st <= csExtAfterVal {
 			d.ext++
 			if d.ext > d.lim.MaxChunkExtBytes {
 				return dst, i, d.fail(400, "R46", "chunk extensions too long", src, i)
@@ -115,14 +119,18 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) ([]byte, int, error) {
 				}
 				return dst, i, d.fail(400, "R44", "invalid chunk size", src, i)
 			}
-			d.size = uint64(v)
+			d.size, d.nd = uint64(v), 1
 			d.st = csSize
 		case csSize:
 			if v := unhex(c); v >= 0 {
 				if d.size>>60 != 0 {
 					return dst, i, d.fail(400, "R45", "chunk size overflows 64 bits", src, i)
 				}
+				if d.nd == maxSizeDigits {
+					return dst, i, d.fail(400, "R44", "chunk size longer than 16 digits", src, i)
+				}
 				d.size = d.size<<4 | uint64(v)
+				d.nd++
 				break
 			}
 			if d.size > uint64(d.lim.MaxBodyBytes-d.total) {
@@ -271,14 +279,8 @@ func (d *ChunkedDecoder) trailers(dst, src []byte, i int) ([]byte, int, error) {
 	sec := src[i:]
 	limitEnd := d.lim.MaxHeaderBytes
 	for {
-		if d.tscan > d.tpos && len(sec) < limitEnd && bytes.IndexByte(sec[d.tscan:], '\n') < 0 {
-			d.tscan = len(sec)
-			d.off += i
-			return dst, i, ErrNeedMore
-		}
-		name, _, next, err := fieldLine(sec, d.tpos, limitEnd, d.tn, d.lim.MaxHeaders, false)
+		name, _, next, err := fieldLine(sec, d.tpos, limitEnd, d.tn, d.lim.MaxHeaders, false, &d.tls)
 		if err == ErrNeedMore {
-			d.tscan = len(sec)
 			d.off += i
 			return dst, i, err
 		}
@@ -287,10 +289,17 @@ func (d *ChunkedDecoder) trailers(dst, src []byte, i int) ([]byte, int, error) {
 			e.Offset += d.off + i
 			return dst, i, e
 		}
+		d.tls = lineState{}
+		if trailerForbidden(name) {
+			e := badRequest("R50", "framing field in trailer section", sec, d.tpos)
+			e.Offset += d.off + i
+			return dst, i, e
+		}
 		if name == nil {
 			d.Trailers = d.Trailers[:0]
 			for pos := 0; pos < d.tpos; {
-				n, v, nx, _ := fieldLine(sec, pos, limitEnd, 0, d.lim.MaxHeaders, false)
+				var ls lineState
+				n, v, nx, _ := fieldLine(sec, pos, limitEnd, 0, d.lim.MaxHeaders, false, &ls)
 				d.Trailers = append(d.Trailers, Header{Name: n, Value: v})
 				pos = nx
 			}
@@ -299,7 +308,7 @@ func (d *ChunkedDecoder) trailers(dst, src []byte, i int) ([]byte, int, error) {
 			return dst, i + next, nil
 		}
 		d.tn++
-		d.tpos, d.tscan = next, next
+		d.tpos = next
 	}
 }
 

@@ -19,10 +19,13 @@ const (
 	// enough for JSON APIs, small enough that 1,000 connections cannot pin
 	// more than 4 GiB. Streamed bodies have their own limit upstream.
 	DefaultMaxBodyBytes = 4 << 20
-	// DefaultMaxChunkExtBytes bounds the chunk extensions of one message.
-	// Nothing we serve uses them; 4 KiB leaves room for the odd signature
-	// while stopping a peer from sending endless extensions (RFC 9112 §7.1.1).
-	DefaultMaxChunkExtBytes = 4 << 10
+	// DefaultMaxChunkExtBytes bounds the chunk extensions of one message,
+	// counted from the first byte after the chunk-size to the CR. Nothing
+	// we serve uses them; 1 KiB leaves room for the odd signature while
+	// stopping a peer from sending endless extensions (RFC 9112 §7.1.1),
+	// and keeps every size line we accept under the 4 KiB line limit of
+	// net/http's chunked reader, so a server behind us never refuses one.
+	DefaultMaxChunkExtBytes = 1 << 10
 )
 
 // Limits bounds what a Parser accepts. The zero value is valid and means the

@@ -48,9 +48,9 @@ type Parser struct {
 	lim Limits // resolved; MaxHeaders == 0 means not yet resolved
 
 	ph         phase
-	pos        int // start of the line being parsed; in phBody, the body start
-	scan       int // no LF in buf[pos:scan]: where the next LF search starts
-	sectStart  int // offset of the first field line
+	pos        int       // start of the line being parsed; in phBody, the body start
+	ls         lineState // where the parse of the current line stopped
+	sectStart  int       // offset of the first field line
 	base       *byte
 	baseCap    int
 	staticPath bool // req.Path is slashPath, not a view into the input
@@ -187,62 +187,90 @@ func (p *Parser) rebase(buf []byte, req *Request) {
 	}
 }
 
+// lineState records where the parse of an unfinished line stopped, so the
+// next call resumes at the first byte it has not examined: every byte is
+// looked at once however the input is split.
+type lineState struct {
+	st uint8 // the part of the line the parse is in (rl* or fl*)
+	i  int   // next byte to examine
+	a  int   // request-line: method start; field line: name end
+	b  int   // request-line: target start; field line: value start
+	q  int   // request-line: first '?' in the target, or -1
+	v  int   // request-line: version start
+}
+
+// Parts of a request-line.
+const (
+	rlEmpty   = iota // empty lines before it (R4)
+	rlMethod         // in the method
+	rlTarget         // in the request-target
+	rlVersion        // in the HTTP-version
+	rlCR             // at the CR that ends it
+)
+
 // requestLine parses the empty lines and the request-line at the start of
 // buf (R4, R8-R17). Verdicts follow byte order: the first offending byte
 // decides, and running past MaxRequestLine offends at that offset, so the
 // result does not depend on how the input was split (R1).
 func (p *Parser) requestLine(buf []byte, req *Request) error {
 	max := p.lim.MaxRequestLine
-	if p.scan > p.pos && len(buf) < max && bytes.IndexByte(buf[p.scan:], '\n') < 0 {
-		p.scan = len(buf)
-		return ErrNeedMore
-	}
 	w := buf[:min(len(buf), max)]
-	i := 0
-	for empty := 0; ; empty++ { // R4
+	ls := &p.ls
+	i, ms, ts, q, vs := ls.i, ls.a, ls.b, ls.q, ls.v
+	switch ls.st {
+	case rlMethod:
+		goto method
+	case rlTarget:
+		goto target
+	case rlVersion:
+		goto version
+	case rlCR:
+		goto cr
+	}
+
+	for { // R4: skip empty lines
 		if i >= len(w) {
+			ls.st, ls.i = rlEmpty, i
 			return p.lineShort(buf, i, max, "too many empty lines before the request-line", 400)
 		}
-		c := w[i]
-		if c == '\n' {
+		if w[i] == '\n' {
 			return badRequest("R2", "bare LF", buf, i)
 		}
-		if c != '\r' {
+		if w[i] != '\r' {
 			break
 		}
 		if i+1 >= len(buf) {
-			p.scan = len(buf)
+			ls.st, ls.i = rlEmpty, i
 			return ErrNeedMore
 		}
 		if buf[i+1] != '\n' {
 			return badRequest("R3", "bare CR", buf, i)
 		}
-		if empty == maxEmptyLines {
+		if i/2 == maxEmptyLines {
 			return badRequest("R4", "too many empty lines before the request-line", buf, i)
 		}
 		i += 2
 	}
+	ms = i
 
-	// Method (R9): a token ended by exactly one SP.
-	ms := i
+method: // R9: a token ended by exactly one SP
 	for i < len(w) && byteClass[w[i]]&clsToken != 0 {
 		i++
 	}
 	if i >= len(w) {
+		ls.st, ls.i, ls.a = rlMethod, i, ms
 		return p.lineShort(buf, i, max, "method too long", 501)
 	}
+	if i == ms {
+		return badRequest("R8", "request-line must start with a method", buf, i)
+	}
 	if w[i] != ' ' {
-		if i == ms {
-			return badRequest("R8", "request-line must start with a method", buf, i)
-		}
 		return badRequest("R9", "invalid byte in method", buf, i)
 	}
-	me := i
 	i++
+	ts, q = i, -1
 
-	// Request-target (R11, R12): no whitespace, no fragment.
-	ts := i
-	q := -1
+target: // R11, R12: no whitespace, no fragment
 	for i < len(w) {
 		c := w[i]
 		if byteClass[c]&clsTarget == 0 {
@@ -254,6 +282,7 @@ func (p *Parser) requestLine(buf []byte, req *Request) error {
 		i++
 	}
 	if i >= len(w) {
+		ls.st, ls.i, ls.a, ls.b, ls.q = rlTarget, i, ms, ts, q
 		return p.lineShort(buf, i, max, "request-target too long", 414)
 	}
 	switch c := w[i]; {
@@ -266,27 +295,22 @@ func (p *Parser) requestLine(buf []byte, req *Request) error {
 	case c != ' ':
 		return badRequest("R11", "invalid byte in request-target", buf, i)
 	}
-	te := i
 	i++
+	vs = i
 
-	// HTTP-version (R16): exactly "HTTP/" DIGIT "." DIGIT, then CRLF.
-	vs := i
-	const proto = "HTTP/0.0"
-	for k := 0; k < len(proto); k++ {
+version: // R16: exactly "HTTP/" DIGIT "." DIGIT, then CRLF
+	for ; i < vs+len(protoPattern); i++ {
 		if i >= len(w) {
+			ls.st, ls.i, ls.a, ls.b, ls.q, ls.v = rlVersion, i, ms, ts, q, vs
 			return p.lineShort(buf, i, max, "request-target too long", 414)
 		}
-		c := w[i]
-		if proto[k] == '0' {
-			if c < '0' || c > '9' {
-				return badRequest("R16", "malformed HTTP-version", buf, i)
-			}
-		} else if c != proto[k] {
+		want, c := protoPattern[i-vs], w[i]
+		if want == '0' && (c < '0' || c > '9') || want != '0' && c != want {
 			return badRequest("R16", "malformed HTTP-version", buf, i)
 		}
-		i++
 	}
 	if i >= len(w) {
+		ls.st, ls.i, ls.a, ls.b, ls.q, ls.v = rlVersion, i, ms, ts, q, vs
 		return p.lineShort(buf, i, max, "request-target too long", 414)
 	}
 	switch w[i] {
@@ -298,8 +322,10 @@ func (p *Parser) requestLine(buf []byte, req *Request) error {
 	default:
 		return badRequest("R16", "malformed HTTP-version", buf, i)
 	}
+
+cr:
 	if i+1 >= len(buf) {
-		p.scan = len(buf)
+		ls.st, ls.i, ls.a, ls.b, ls.q, ls.v = rlCR, i, ms, ts, q, vs
 		return ErrNeedMore
 	}
 	if buf[i+1] != '\n' {
@@ -317,34 +343,36 @@ func (p *Parser) requestLine(buf []byte, req *Request) error {
 	if buf[vs+7] != '0' {
 		req.ProtoMinor = 1 // R17: HTTP/1.2 and later minors are served as 1.1
 	}
-	req.Method = buf[ms:me]
-	req.Target = buf[ts:te]
-	req.Proto = buf[vs : vs+8]
-	if err := p.target(buf, req, ts, te, q); err != nil {
+	req.Method = buf[ms : ts-1]
+	req.Target = buf[ts : vs-1]
+	req.Proto = buf[vs : vs+len(protoPattern)]
+	if err := p.target(buf, req, ts, vs-1, q); err != nil {
 		return err
 	}
 	p.pos = i + 2
-	p.scan = p.pos
 	p.sectStart = p.pos
+	p.ls = lineState{}
 	p.ph = phHeaders
 	return nil
 }
 
+// protoPattern is the shape of an HTTP-version; '0' stands for any DIGIT.
+const protoPattern = "HTTP/0.0"
+
 // lineShort is the verdict when the request-line scan ran out of input at
 // i: past the limit it is the limit's error, otherwise wait for more.
 func (p *Parser) lineShort(buf []byte, i, max int, reason string, status int) error {
-	if i >= max {
-		rule := "R15"
-		if status != 414 {
-			rule = "R10"
-			if status == 400 {
-				rule = "R4"
-			}
-		}
-		return newError(status, rule, reason, buf, max)
+	if i < max {
+		return ErrNeedMore
 	}
-	p.scan = len(buf)
-	return ErrNeedMore
+	rule := "R15"
+	switch status {
+	case 501:
+		rule = "R10"
+	case 400:
+		rule = "R4"
+	}
+	return newError(status, rule, reason, buf, max)
 }
 
 // target classifies the request-target buf[ts:te] (q is its first '?', or
@@ -417,22 +445,33 @@ func (p *Parser) target(buf []byte, req *Request, ts, te, q int) error {
 	return nil
 }
 
+// trailerForbidden reports whether a field may not be sent as a trailer:
+// those that frame or route the message (R50). net/http refuses the same
+// names, so no server behind or in front of us reads them differently.
+func trailerForbidden(name []byte) bool {
+	switch len(name) {
+	case 4:
+		return equalFold(name, "host")
+	case 7:
+		return equalFold(name, "trailer")
+	case 14:
+		return equalFold(name, "content-length")
+	case 17:
+		return equalFold(name, "transfer-encoding")
+	}
+	return false
+}
+
 // headers parses field lines until the empty line that ends the section,
 // then applies the whole-head checks.
 func (p *Parser) headers(buf []byte, req *Request) error {
 	limitEnd := p.sectStart + p.lim.MaxHeaderBytes
 	for {
-		if p.scan > p.pos && len(buf) < limitEnd && bytes.IndexByte(buf[p.scan:], '\n') < 0 {
-			p.scan = len(buf)
-			return ErrNeedMore
-		}
-		name, value, next, err := fieldLine(buf, p.pos, limitEnd, len(req.Headers), p.lim.MaxHeaders, p.pos == p.sectStart)
+		name, value, next, err := fieldLine(buf, p.pos, limitEnd, len(req.Headers), p.lim.MaxHeaders, p.pos == p.sectStart, &p.ls)
 		if err != nil {
-			if err == ErrNeedMore {
-				p.scan = len(buf)
-			}
 			return err
 		}
+		p.ls = lineState{}
 		if name == nil {
 			p.pos = next
 			break
@@ -442,7 +481,6 @@ func (p *Parser) headers(buf []byte, req *Request) error {
 			return err
 		}
 		p.pos = next
-		p.scan = next
 	}
 	req.HeadLen = p.pos
 	if err := p.endOfHead(buf, req); err != nil {
@@ -457,32 +495,54 @@ func (p *Parser) headers(buf []byte, req *Request) error {
 	return nil
 }
 
-// fieldLine parses the field line starting at pos (R19-R23, R25). It
-// returns the name and OWS-trimmed value and the offset after the line's
-// LF; name == nil means the line was the empty line ending the section.
-// limitEnd is the offset the line's LF must come before; count is the
-// number of field lines already parsed, maxCount the most allowed; first
-// says the line follows the request-line (R5).
-func fieldLine(buf []byte, pos, limitEnd, count, maxCount int, first bool) (name, value []byte, next int, err error) {
-	if pos >= len(buf) {
+// Parts of a field line.
+const (
+	flStart = iota // its first bytes: the empty line, or a field name
+	flName         // in the field name
+	flOWS          // in the whitespace after the colon
+	flValue        // in the field value
+	flCR           // at the CR that ends it
+)
+
+// fieldLine parses the field line starting at pos (R19-R23, R25), resuming
+// from ls. It returns the name and OWS-trimmed value and the offset after
+// the line's LF; name == nil means the line was the empty line ending the
+// section. limitEnd is the offset the line's LF must come before; count is
+// the number of field lines already parsed, maxCount the most allowed;
+// first says the line follows the request-line (R5). On ErrNeedMore, ls
+// records where to resume.
+func fieldLine(buf []byte, pos, limitEnd, count, maxCount int, first bool, ls *lineState) (name, value []byte, next int, err error) {
+	w := buf[:min(len(buf), limitEnd)]
+	i, ne, vs := ls.i, ls.a, ls.b
+	switch ls.st {
+	case flName:
+		goto name
+	case flOWS:
+		goto ows
+	case flValue:
+		goto value
+	case flCR:
+		goto cr
+	}
+
+	i = pos
+	if i >= len(buf) {
 		return nil, nil, 0, ErrNeedMore
 	}
-	if buf[pos] == '\r' {
-		if pos+1 >= len(buf) {
+	if buf[i] == '\r' {
+		if i+1 >= len(buf) {
 			return nil, nil, 0, ErrNeedMore
 		}
-		if buf[pos+1] == '\n' {
-			return nil, nil, pos + 2, nil
+		if buf[i+1] == '\n' {
+			return nil, nil, i + 2, nil
 		}
 	}
-	if pos >= limitEnd {
+	if i >= limitEnd {
 		return nil, nil, 0, newError(431, "R25", "header section too large", buf, limitEnd)
 	}
 	if count >= maxCount {
-		return nil, nil, 0, newError(431, "R25", "too many header fields", buf, pos)
+		return nil, nil, 0, newError(431, "R25", "too many header fields", buf, i)
 	}
-	w := buf[:min(len(buf), limitEnd)]
-	i := pos
 	switch w[i] {
 	case ' ', '\t':
 		if first {
@@ -496,10 +556,13 @@ func fieldLine(buf []byte, pos, limitEnd, count, maxCount int, first bool) (name
 	case ':':
 		return nil, nil, 0, badRequest("R19", "empty field name", buf, i)
 	}
+
+name:
 	for i < len(w) && byteClass[w[i]]&clsToken != 0 {
 		i++
 	}
 	if i >= len(w) {
+		ls.st, ls.i = flName, i
 		return fieldShort(buf, i, limitEnd)
 	}
 	switch w[i] {
@@ -509,16 +572,25 @@ func fieldLine(buf []byte, pos, limitEnd, count, maxCount int, first bool) (name
 	default:
 		return nil, nil, 0, badRequest("R19", "invalid byte in field name", buf, i)
 	}
-	ne := i
+	ne = i
 	i++
+
+ows:
 	for i < len(w) && (w[i] == ' ' || w[i] == '\t') {
 		i++
 	}
-	vs := i
+	if i >= len(w) {
+		ls.st, ls.i, ls.a = flOWS, i, ne
+		return fieldShort(buf, i, limitEnd)
+	}
+	vs = i
+
+value:
 	for i < len(w) && byteClass[w[i]]&clsValue != 0 {
 		i++
 	}
 	if i >= len(w) {
+		ls.st, ls.i, ls.a, ls.b = flValue, i, ne, vs
 		return fieldShort(buf, i, limitEnd)
 	}
 	switch w[i] {
@@ -530,7 +602,10 @@ func fieldLine(buf []byte, pos, limitEnd, count, maxCount int, first bool) (name
 	default:
 		return nil, nil, 0, badRequest("R23", "control character in field value", buf, i)
 	}
+
+cr:
 	if i+1 >= len(buf) {
+		ls.st, ls.i, ls.a, ls.b = flCR, i, ne, vs
 		return nil, nil, 0, ErrNeedMore
 	}
 	if buf[i+1] != '\n' {
@@ -539,11 +614,11 @@ func fieldLine(buf []byte, pos, limitEnd, count, maxCount int, first bool) (name
 	if i+1 >= limitEnd {
 		return nil, nil, 0, newError(431, "R25", "header section too large", buf, limitEnd)
 	}
-	ve := i
-	for ve > vs && (buf[ve-1] == ' ' || buf[ve-1] == '\t') {
-		ve--
+	next = i
+	for next > vs && (buf[next-1] == ' ' || buf[next-1] == '\t') {
+		next--
 	}
-	return buf[pos:ne], buf[vs:ve], i + 2, nil
+	return buf[pos:ne], buf[vs:next], i + 2, nil
 }
 
 func fieldShort(buf []byte, i, limitEnd int) ([]byte, []byte, int, error) {
@@ -630,7 +705,7 @@ func parseContentLength(v []byte, buf []byte, off int) (int64, error) {
 		if c < '0' || c > '9' {
 			return 0, badRequest("R32", "Content-Length is not a decimal number", buf, off)
 		}
-		if n > (1<<63-1-9)/10 {
+		if n > (1<<63-1-int64(c-'0'))/10 {
 			return 0, badRequest("R34", "Content-Length overflows 63 bits", buf, off)
 		}
 		n = n*10 + int64(c-'0')
