@@ -47,7 +47,6 @@ type ChunkedDecoder struct {
 	off   int       // bytes consumed by earlier calls, for error offsets
 	tpos  int       // trailer section: start of the next unparsed line, relative to it
 	tls   lineState // trailer section: where the parse of that line stopped
-	tn    int       // trailer field lines parsed
 
 	// Trailers holds the trailer fields once Decode has returned nil.
 	// Borrowed: views into the src of that last call.
@@ -278,38 +277,28 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) ([]byte, int, error) {
 func (d *ChunkedDecoder) trailers(dst, src []byte, i int) ([]byte, int, error) {
 	sec := src[i:]
 	limitEnd := d.lim.MaxHeaderBytes
-	for {
-		name, _, next, err := fieldLine(sec, d.tpos, limitEnd, d.tn, d.lim.MaxHeaders, false, &d.tls)
-		if err == ErrNeedMore {
-			d.off += i
-			return dst, i, err
-		}
-		if err != nil {
-			e := err.(*Error)
-			e.Offset += d.off + i
-			return dst, i, e
-		}
-		d.tls = lineState{}
-		if trailerForbidden(name) {
-			e := badRequest("R50", "framing field in trailer section", sec, d.tpos)
-			e.Offset += d.off + i
-			return dst, i, e
-		}
-		if name == nil {
-			d.Trailers = d.Trailers[:0]
-			for pos := 0; pos < d.tpos; {
-				var ls lineState
-				n, v, nx, _ := fieldLine(sec, pos, limitEnd, 0, d.lim.MaxHeaders, false, &ls)
-				d.Trailers = append(d.Trailers, Header{Name: n, Value: v})
-				pos = nx
-			}
-			d.st = csDone
-			d.off += i + next
-			return dst, i + next, nil
-		}
-		d.tn++
-		d.tpos = next
+	pos := d.tpos
+	err := fieldLines(sec, 0, limitEnd, d.lim.MaxHeaders, &pos, &d.tls, &d.Trailers, nil, nil)
+	switch err {
+	case nil:
+	case ErrNeedMore:
+		d.tpos = pos
+		d.off += i
+		return dst, i, err
+	default:
+		e := err.(*Error)
+		e.Offset += d.off + i
+		return dst, i, e
 	}
+	// The section is complete: take the views again from this src, since
+	// those of lines parsed by earlier calls point into older buffers.
+	d.Trailers = d.Trailers[:0]
+	var ls lineState
+	start := 0
+	fieldLines(sec, 0, limitEnd, d.lim.MaxHeaders, &start, &ls, &d.Trailers, nil, nil)
+	d.st = csDone
+	d.off += i + pos
+	return dst, i + pos, nil
 }
 
 func (d *ChunkedDecoder) fail(status int, rule, reason string, src []byte, i int) error {

@@ -45,15 +45,21 @@ const (
 // The zero value uses the default Limits. A Parser is owned by one
 // goroutine at a time (typically the connection's loop).
 type Parser struct {
-	lim Limits // resolved; MaxHeaders == 0 means not yet resolved
+	lim   Limits         // resolved; MaxHeaders == 0 means not yet resolved
+	chunk ChunkedDecoder // reset when a chunked body begins
+	parseState
+}
 
+// parseState is the Parser's state for one request, zeroed in one store
+// when a request begins.
+type parseState struct {
 	ph         phase
 	pos        int       // start of the line being parsed; in phBody, the body start
 	ls         lineState // where the parse of the current line stopped
 	sectStart  int       // offset of the first field line
-	base       *byte
-	baseCap    int
-	staticPath bool // req.Path is slashPath, not a view into the input
+	base       *byte     // &buf[0] of the last call, to notice a moved buffer
+	baseCap    int       // cap(buf) of the last call
+	staticPath bool      // req.Path is slashPath, not a view into the input
 
 	hostSeen  bool
 	clSeen    bool
@@ -66,7 +72,6 @@ type Parser struct {
 	expect    uint8 // 0 none, 1 100-continue, 2 something else
 
 	withBody bool
-	chunk    ChunkedDecoder
 	chunkAt  int // offset in buf where the chunk decoder resumes
 }
 
@@ -162,7 +167,7 @@ func (p *Parser) start(req *Request, withBody bool) {
 	if cap(req.Headers) == 0 {
 		req.Headers = make([]Header, 0, headerCap)
 	}
-	*p = Parser{lim: p.lim, chunk: ChunkedDecoder{lim: p.lim}, ph: phLine, withBody: withBody}
+	p.parseState = parseState{ph: phLine, withBody: withBody}
 }
 
 // rebase moves req's views from the previous buffer to buf, which holds
@@ -271,15 +276,10 @@ method: // R9: a token ended by exactly one SP
 	ts, q = i, -1
 
 target: // R11, R12: no whitespace, no fragment
-	for i < len(w) {
-		c := w[i]
-		if byteClass[c]&clsTarget == 0 {
-			break
-		}
-		if c == '?' && q < 0 {
+	for i = targetStop(w, i); i < len(w) && w[i] == '?'; i = targetStop(w, i+1) {
+		if q < 0 {
 			q = i
 		}
-		i++
 	}
 	if i >= len(w) {
 		ls.st, ls.i, ls.a, ls.b, ls.q = rlTarget, i, ms, ts, q
@@ -307,6 +307,11 @@ version: // R16: exactly "HTTP/" DIGIT "." DIGIT, then CRLF
 		want, c := protoPattern[i-vs], w[i]
 		if want == '0' && (c < '0' || c > '9') || want != '0' && c != want {
 			return badRequest("R16", "malformed HTTP-version", buf, i)
+		}
+		if i == vs+6 && w[vs+5] != '1' {
+			// R17, decided once "HTTP/" DIGIT "." is in, so an HTTP/2
+			// preface is refused before its request-line ends.
+			return newError(505, "R17", "HTTP version not supported", buf, vs+5)
 		}
 	}
 	if i >= len(w) {
@@ -336,9 +341,6 @@ cr:
 	}
 
 	// The line is complete and within the limit: semantic checks.
-	if buf[vs+5] != '1' {
-		return newError(505, "R17", "HTTP version not supported", buf, vs)
-	}
 	req.ProtoMinor = 0
 	if buf[vs+7] != '0' {
 		req.ProtoMinor = 1 // R17: HTTP/1.2 and later minors are served as 1.1
@@ -445,42 +447,11 @@ func (p *Parser) target(buf []byte, req *Request, ts, te, q int) error {
 	return nil
 }
 
-// trailerForbidden reports whether a field may not be sent as a trailer:
-// those that frame or route the message (R50). net/http refuses the same
-// names, so no server behind or in front of us reads them differently.
-func trailerForbidden(name []byte) bool {
-	switch len(name) {
-	case 4:
-		return equalFold(name, "host")
-	case 7:
-		return equalFold(name, "trailer")
-	case 14:
-		return equalFold(name, "content-length")
-	case 17:
-		return equalFold(name, "transfer-encoding")
-	}
-	return false
-}
-
-// headers parses field lines until the empty line that ends the section,
-// then applies the whole-head checks.
+// headers parses the header section, then applies the whole-head checks.
 func (p *Parser) headers(buf []byte, req *Request) error {
 	limitEnd := p.sectStart + p.lim.MaxHeaderBytes
-	for {
-		name, value, next, err := fieldLine(buf, p.pos, limitEnd, len(req.Headers), p.lim.MaxHeaders, p.pos == p.sectStart, &p.ls)
-		if err != nil {
-			return err
-		}
-		p.ls = lineState{}
-		if name == nil {
-			p.pos = next
-			break
-		}
-		req.Headers = append(req.Headers, Header{Name: name, Value: value})
-		if err := p.special(buf, req, name, value); err != nil {
-			return err
-		}
-		p.pos = next
+	if err := fieldLines(buf, p.sectStart, limitEnd, p.lim.MaxHeaders, &p.pos, &p.ls, &req.Headers, p, req); err != nil {
+		return err
 	}
 	req.HeadLen = p.pos
 	if err := p.endOfHead(buf, req); err != nil {
@@ -489,143 +460,12 @@ func (p *Parser) headers(buf []byte, req *Request) error {
 	if p.withBody && req.HasBody() {
 		p.ph = phBody
 		p.chunkAt = p.pos
+		p.chunk.Reset()
+		p.chunk.Trailers = req.Trailers[:0]
 	} else {
 		p.ph = phIdle
 	}
 	return nil
-}
-
-// Parts of a field line.
-const (
-	flStart = iota // its first bytes: the empty line, or a field name
-	flName         // in the field name
-	flOWS          // in the whitespace after the colon
-	flValue        // in the field value
-	flCR           // at the CR that ends it
-)
-
-// fieldLine parses the field line starting at pos (R19-R23, R25), resuming
-// from ls. It returns the name and OWS-trimmed value and the offset after
-// the line's LF; name == nil means the line was the empty line ending the
-// section. limitEnd is the offset the line's LF must come before; count is
-// the number of field lines already parsed, maxCount the most allowed;
-// first says the line follows the request-line (R5). On ErrNeedMore, ls
-// records where to resume.
-func fieldLine(buf []byte, pos, limitEnd, count, maxCount int, first bool, ls *lineState) (name, value []byte, next int, err error) {
-	w := buf[:min(len(buf), limitEnd)]
-	i, ne, vs := ls.i, ls.a, ls.b
-	switch ls.st {
-	case flName:
-		goto name
-	case flOWS:
-		goto ows
-	case flValue:
-		goto value
-	case flCR:
-		goto cr
-	}
-
-	i = pos
-	if i >= len(buf) {
-		return nil, nil, 0, ErrNeedMore
-	}
-	if buf[i] == '\r' {
-		if i+1 >= len(buf) {
-			return nil, nil, 0, ErrNeedMore
-		}
-		if buf[i+1] == '\n' {
-			return nil, nil, i + 2, nil
-		}
-	}
-	if i >= limitEnd {
-		return nil, nil, 0, newError(431, "R25", "header section too large", buf, limitEnd)
-	}
-	if count >= maxCount {
-		return nil, nil, 0, newError(431, "R25", "too many header fields", buf, i)
-	}
-	switch w[i] {
-	case ' ', '\t':
-		if first {
-			return nil, nil, 0, badRequest("R5", "whitespace before the first field line", buf, i)
-		}
-		return nil, nil, 0, badRequest("R22", "obsolete line folding", buf, i)
-	case '\n':
-		return nil, nil, 0, badRequest("R2", "bare LF", buf, i)
-	case '\r':
-		return nil, nil, 0, badRequest("R3", "bare CR", buf, i)
-	case ':':
-		return nil, nil, 0, badRequest("R19", "empty field name", buf, i)
-	}
-
-name:
-	for i < len(w) && byteClass[w[i]]&clsToken != 0 {
-		i++
-	}
-	if i >= len(w) {
-		ls.st, ls.i = flName, i
-		return fieldShort(buf, i, limitEnd)
-	}
-	switch w[i] {
-	case ':':
-	case ' ', '\t':
-		return nil, nil, 0, badRequest("R20", "whitespace in field name or before the colon", buf, i)
-	default:
-		return nil, nil, 0, badRequest("R19", "invalid byte in field name", buf, i)
-	}
-	ne = i
-	i++
-
-ows:
-	for i < len(w) && (w[i] == ' ' || w[i] == '\t') {
-		i++
-	}
-	if i >= len(w) {
-		ls.st, ls.i, ls.a = flOWS, i, ne
-		return fieldShort(buf, i, limitEnd)
-	}
-	vs = i
-
-value:
-	for i < len(w) && byteClass[w[i]]&clsValue != 0 {
-		i++
-	}
-	if i >= len(w) {
-		ls.st, ls.i, ls.a, ls.b = flValue, i, ne, vs
-		return fieldShort(buf, i, limitEnd)
-	}
-	switch w[i] {
-	case '\r':
-	case '\n':
-		return nil, nil, 0, badRequest("R2", "bare LF", buf, i)
-	case 0:
-		return nil, nil, 0, badRequest("R23", "NUL in field value", buf, i)
-	default:
-		return nil, nil, 0, badRequest("R23", "control character in field value", buf, i)
-	}
-
-cr:
-	if i+1 >= len(buf) {
-		ls.st, ls.i, ls.a, ls.b = flCR, i, ne, vs
-		return nil, nil, 0, ErrNeedMore
-	}
-	if buf[i+1] != '\n' {
-		return nil, nil, 0, badRequest("R3", "bare CR", buf, i)
-	}
-	if i+1 >= limitEnd {
-		return nil, nil, 0, newError(431, "R25", "header section too large", buf, limitEnd)
-	}
-	next = i
-	for next > vs && (buf[next-1] == ' ' || buf[next-1] == '\t') {
-		next--
-	}
-	return buf[pos:ne], buf[vs:next], i + 2, nil
-}
-
-func fieldShort(buf []byte, i, limitEnd int) ([]byte, []byte, int, error) {
-	if i >= limitEnd {
-		return nil, nil, 0, newError(431, "R25", "header section too large", buf, limitEnd)
-	}
-	return nil, nil, 0, ErrNeedMore
 }
 
 // special applies the rules for the fields that decide framing and
@@ -634,7 +474,7 @@ func (p *Parser) special(buf []byte, req *Request, name, value []byte) error {
 	off := p.pos + len(name) + 1
 	switch len(name) {
 	case 4:
-		if !equalFold(name, "host") {
+		if !equalName(name, "host") {
 			return nil
 		}
 		if p.hostSeen {
@@ -648,7 +488,7 @@ func (p *Parser) special(buf []byte, req *Request, name, value []byte) error {
 			req.Host = value
 		}
 	case 6:
-		if equalFold(name, "expect") && req.ProtoMinor == 1 { // R57: ignored in HTTP/1.0
+		if equalName(name, "expect") && req.ProtoMinor == 1 { // R57: ignored in HTTP/1.0
 			if equalFold(value, "100-continue") && p.expect == 0 {
 				p.expect = 1
 			} else {
@@ -656,15 +496,15 @@ func (p *Parser) special(buf []byte, req *Request, name, value []byte) error {
 			}
 		}
 	case 7:
-		if equalFold(name, "upgrade") {
+		if equalName(name, "upgrade") {
 			req.Upgrade = true
 		}
 	case 10:
-		if equalFold(name, "connection") {
+		if equalName(name, "connection") {
 			p.connection(value)
 		}
 	case 14:
-		if !equalFold(name, "content-length") {
+		if !equalName(name, "content-length") {
 			return nil
 		}
 		if p.clSeen {
@@ -680,7 +520,7 @@ func (p *Parser) special(buf []byte, req *Request, name, value []byte) error {
 		}
 		req.ContentLength = n
 	case 17:
-		if !equalFold(name, "transfer-encoding") {
+		if !equalName(name, "transfer-encoding") {
 			return nil
 		}
 		if req.ProtoMinor == 0 {
@@ -688,6 +528,12 @@ func (p *Parser) special(buf []byte, req *Request, name, value []byte) error {
 		}
 		if p.clSeen {
 			return badRequest("R36", "both Transfer-Encoding and Content-Length", buf, p.pos)
+		}
+		if p.teSeen {
+			// One Transfer-Encoding line only, as net/http and nginx
+			// require: the field that decides framing is not assembled
+			// from pieces (R39).
+			return badRequest("R39", "more than one Transfer-Encoding field", buf, p.pos)
 		}
 		p.teSeen = true
 		return p.transferEncoding(buf, value, off)
@@ -893,7 +739,6 @@ func (p *Parser) body(buf []byte, req *Request) error {
 		p.pos = end
 		return nil
 	}
-	p.chunk.Trailers = req.Trailers[:0]
 	out, n, err := p.chunk.Decode(req.BodyBuf, buf[p.chunkAt:])
 	req.BodyBuf = out
 	req.Trailers = p.chunk.Trailers

@@ -111,6 +111,22 @@ func equalFold(b []byte, s string) bool {
 	return true
 }
 
+// equalName is equalFold for a field name, which holds only tchar bytes,
+// against s, which holds only lower-case letters and '-'. Then b[i]|0x20
+// equals s[i] exactly when the bytes match ignoring case: among tchar,
+// only the two cases of a letter fold to it, and only '-' folds to '-'.
+func equalName(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i]|0x20 != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func lower(c byte) byte {
 	if c >= 'A' && c <= 'Z' {
 		return c + 'a' - 'A'

@@ -62,12 +62,10 @@ func AppendResponseHeader(dst []byte, req *Request, h *ResponseHeader) (out []by
 		keep = false
 	}
 	switch {
-	case status < 200 || status == 204 || status == 304:
+	case status < 200 || status == 204 || status == 304 || head:
 		framing = FramingNone
 	case h.ContentLength >= 0:
 		framing = FramingLength
-	case head:
-		framing = FramingNone
 	case minor == 0:
 		framing, keep = FramingClose, false
 	default:

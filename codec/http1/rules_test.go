@@ -261,7 +261,8 @@ var ruleCases = []ruleCase{
 	{name: "unknown coding alone", rule: "R37", in: post("Transfer-Encoding: foo\r\n", "0\r\n\r\n"), status: 400},
 	{name: "empty TE", rule: "R37", in: post("Transfer-Encoding:\r\n", ""), status: 400},
 	{name: "gzip then chunked", rule: "R38", in: post("Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n"), status: 501},
-	{name: "deflate line then chunked line", rule: "R38", in: post("Transfer-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"), status: 501},
+	{name: "deflate line then chunked line", rule: "R39", in: post("Transfer-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"), status: 400},
+	{name: "chunked line then empty line", rule: "R39", in: post("Transfer-Encoding: chunked\r\nTransfer-Encoding:\r\n", "0\r\n\r\n"), status: 400},
 	{name: "Chunked in any case", rule: "R38", in: post("Transfer-Encoding: ChUnKeD\r\n", "0\r\n\r\n"), check: func(t *testing.T, r *Request) {
 		if !r.Chunked || len(r.Body) != 0 {
 			t.Errorf("chunked %v body %q", r.Chunked, r.Body)
