@@ -171,25 +171,33 @@ func (p *Parser) start(req *Request, withBody bool) {
 }
 
 // rebase moves req's views from the previous buffer to buf, which holds
-// the same bytes at the same offsets. A view's offset is recovered from
-// its capacity: views are full-capacity subslices of the old buffer.
+// the same bytes at the same offsets.
 func (p *Parser) rebase(buf []byte, req *Request) {
-	mv := func(v []byte) []byte {
-		if v == nil {
-			return nil
-		}
-		off := p.baseCap - cap(v)
-		return buf[off : off+len(v)]
+	path := req.Path
+	req.moveViews(p.baseCap, buf)
+	if p.staticPath {
+		req.Path = path
 	}
-	req.Method, req.Target, req.Proto = mv(req.Method), mv(req.Target), mv(req.Proto)
-	if !p.staticPath {
-		req.Path = mv(req.Path)
+}
+
+// InBody reports whether the request under way has a complete head and
+// is waiting for its body: req's head fields are valid then, so a server
+// can answer "Expect: 100-continue" (R56) or switch to a body timeout.
+func (p *Parser) InBody() bool { return p.ph == phBody }
+
+// Pending reports whether a request is under way: some of its bytes were
+// seen and it is not complete.
+func (p *Parser) Pending() bool { return p.ph != phIdle }
+
+// BodyNeeded returns how many bytes, counted from the start of the
+// request, must be buffered before Parse can complete a Content-Length
+// body, or 0 when that is not known yet. A caller can wait for that much
+// input instead of calling Parse on every read of a large body.
+func (p *Parser) BodyNeeded(req *Request) int {
+	if p.ph != phBody || req.Chunked {
+		return 0
 	}
-	req.Query, req.Host = mv(req.Query), mv(req.Host)
-	for i := range req.Headers {
-		h := &req.Headers[i]
-		h.Name, h.Value = mv(h.Name), mv(h.Value)
-	}
+	return p.pos + int(req.ContentLength)
 }
 
 // lineState records where the parse of an unfinished line stopped, so the

@@ -80,6 +80,45 @@ func (r *Request) Reset() {
 	}
 }
 
+// Rebase moves r's views from the buffer from to the buffer to, which must
+// hold the same bytes at the same offsets (a copy, typically): after it,
+// nothing in r points into from. De-chunked bodies live in BodyBuf and do
+// not move. Use it to hand a request to another goroutine after copying
+// the input out of a buffer that is about to be reused.
+func (r *Request) Rebase(from, to []byte) {
+	path := r.Path
+	r.moveViews(cap(from), to)
+	if len(path) == 1 && &path[0] == &slashPath[0] {
+		r.Path = path
+	}
+}
+
+// moveViews moves every view to the same offset in buf; fromCap is the
+// capacity of the buffer they point into, whose full-capacity subslices
+// they are, so each view's offset is fromCap minus its capacity.
+func (r *Request) moveViews(fromCap int, buf []byte) {
+	mv := func(v []byte) []byte {
+		if v == nil {
+			return nil
+		}
+		off := fromCap - cap(v)
+		return buf[off : off+len(v)]
+	}
+	r.Method, r.Target, r.Proto = mv(r.Method), mv(r.Target), mv(r.Proto)
+	r.Path, r.Query, r.Host = mv(r.Path), mv(r.Query), mv(r.Host)
+	for i := range r.Headers {
+		h := &r.Headers[i]
+		h.Name, h.Value = mv(h.Name), mv(h.Value)
+	}
+	for i := range r.Trailers {
+		h := &r.Trailers[i]
+		h.Name, h.Value = mv(h.Name), mv(h.Value)
+	}
+	if !r.Chunked {
+		r.Body = mv(r.Body)
+	}
+}
+
 // Header returns the value of the first field line named name (ASCII
 // case-insensitive), and whether there was one.
 func (r *Request) Header(name string) ([]byte, bool) {

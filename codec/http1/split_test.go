@@ -2,6 +2,7 @@ package http1
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -91,5 +92,33 @@ func TestViewsSurviveBufferMove(t *testing.T) {
 	}
 	if string(r.Method) != "POST" || string(r.Path) != "/upload" || string(r.Headers[0].Value) != "example.com" || string(r.Body) != "hello" {
 		t.Fatalf("stale views: %s", summary(&r))
+	}
+}
+
+// TestRequestRebase moves a parsed request to a copy of its input and
+// overwrites the original: nothing may still point into it.
+func TestRequestRebase(t *testing.T) {
+	for _, in := range []string{pipelined[:strings.Index(pipelined, "POST /c")],
+		"GET http://h.example HTTP/1.1\r\nHost: h.example\r\n\r\n",
+		chunked("3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n")} {
+		orig := []byte(in)
+		var p Parser
+		var r Request
+		for len(orig) > 0 {
+			n, err := p.Parse(orig, &r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := summary(&r)
+			cp := append([]byte(nil), orig...)
+			r.Rebase(orig, cp)
+			for i := range orig {
+				orig[i] = 'X'
+			}
+			if got := summary(&r); got != want {
+				t.Fatalf("after Rebase:\n got %s\nwant %s", got, want)
+			}
+			orig = cp[n:]
+		}
 	}
 }

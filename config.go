@@ -1,0 +1,224 @@
+package sluice
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/sluice-go/sluice/codec/http1"
+	"github.com/sluice-go/sluice/engine"
+)
+
+// Model is a connection model; see Config.Model.
+type Model = engine.Model
+
+// The connection models.
+const (
+	// Reactor: N event loops (N = GOMAXPROCS by default) accept and read;
+	// handlers run on the worker pool or, when inline, on the loops.
+	Reactor = engine.Reactor
+	// Single: one event loop accepts and serves everything, handlers
+	// inline on it: Node.js's design.
+	Single = engine.Single
+)
+
+// ParseModel returns the model named "reactor" or "single".
+func ParseModel(s string) (Model, error) { return engine.ParseModel(s) }
+
+// LoadBalancing chooses a loop for each new connection; see
+// Config.LoadBalancing.
+type LoadBalancing = engine.LoadBalancing
+
+// The load-balancing policies.
+const (
+	RoundRobin       = engine.RoundRobin
+	LeastConnections = engine.LeastConnections
+	SourceAddrHash   = engine.SourceAddrHash
+)
+
+// Limits bounds what the parser accepts; see http1.Limits. The zero value
+// means the defaults: 8 KiB request-line, 64 KiB header section, 100
+// fields, 4 MiB body, 1 KiB of chunk extensions.
+type Limits = http1.Limits
+
+// Dispatch says where handlers run.
+type Dispatch uint8
+
+const (
+	// DispatchPool runs handlers on the worker pool: the requests parsed
+	// from one read of a connection become one task, run in order. Routes
+	// wrapped with Inline still run on the loop.
+	DispatchPool Dispatch = iota
+	// DispatchInline runs every handler on the connection's loop. Only
+	// for handlers that never block.
+	DispatchInline
+)
+
+// Config configures a Server. The zero value is valid; Serve copies it,
+// so changing it afterwards has no effect. Durations of zero mean the
+// default given; negative durations disable the timeout.
+type Config struct {
+	// Model is the connection model. Zero is Reactor.
+	Model Model
+	// Loops is the number of event loops (Reactor). Zero means GOMAXPROCS.
+	Loops int
+	// Dispatch chooses where handlers run. Zero is DispatchPool. The
+	// Single model always runs handlers inline.
+	Dispatch Dispatch
+	// Workers is the most pool workers running handlers at once. Zero
+	// means 256 per GOMAXPROCS: enough for handlers that wait on I/O, few
+	// enough that their stacks stay bounded (~2 MiB per 256).
+	Workers int
+	// QueueLen is how many request batches may wait for a worker; a
+	// connection whose batch finds the queue full waits on its loop and
+	// retries at the next tick, reading nothing meanwhile. Zero means 64
+	// per worker.
+	QueueLen int
+
+	// ReusePort gives each loop its own listener (SO_REUSEPORT).
+	ReusePort bool
+	// LoadBalancing chooses a loop per connection with one listener. Zero
+	// is RoundRobin.
+	LoadBalancing LoadBalancing
+	// Delay enables Nagle's algorithm; by default TCP_NODELAY is set.
+	Delay bool
+	// TCPKeepAlive is the idle time before TCP keep-alive probes. Zero
+	// means 15 s; negative disables them.
+	TCPKeepAlive time.Duration
+	// SocketReadBuffer and SocketWriteBuffer set SO_RCVBUF and SO_SNDBUF
+	// in bytes. Zero keeps the kernel's autotuned default.
+	SocketReadBuffer  int
+	SocketWriteBuffer int
+	// Backlog is the listen backlog. Zero means net.core.somaxconn (a
+	// warning is logged when a larger value is clipped to it).
+	Backlog int
+	// MaxConns is the most connections open at once; more are closed at
+	// accept and counted. Zero means the open-file limit minus 128;
+	// negative means no limit.
+	MaxConns int
+
+	// Limits bounds request-lines, header sections and bodies.
+	Limits Limits
+	// MaxPipelined is the most requests taken from one connection's input
+	// at a time (one pool task, or one run on the loop before other
+	// connections get their turn). Zero means 64.
+	MaxPipelined int
+	// MaxBufferedInput is the most unconsumed input bytes a connection may
+	// hold while its requests are being served; above it the connection
+	// is closed. Zero means the largest request the Limits allow plus
+	// 64 KiB.
+	MaxBufferedInput int
+	// WriteHighWater is the output, in bytes, queued for a connection and
+	// not yet taken by the kernel above which its input is no longer
+	// parsed until the peer reads. Zero means 1 MiB.
+	WriteHighWater int
+
+	// HeaderReadTimeout bounds the time from a request's first byte (or
+	// the connection's opening) to its complete head: slow-header
+	// attacks end here with 408. Zero means 10 s.
+	HeaderReadTimeout time.Duration
+	// BodyReadTimeout bounds the time from a complete head to a complete
+	// body. Zero means 30 s.
+	BodyReadTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a keep-alive
+	// connection. Zero means 60 s.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds how long queued output may wait for a peer that
+	// does not read; then the connection is closed. Zero means 30 s.
+	WriteTimeout time.Duration
+
+	// ServerName is the Server header's value. Empty means "sluice".
+	ServerName string
+	// NoServerHeader omits the Server header.
+	NoServerHeader bool
+
+	// Logger receives the server's log lines. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrConfig wraps every configuration error.
+var ErrConfig = errors.New("sluice: invalid config")
+
+// resolve returns cfg with defaults applied, or an error naming the first
+// invalid field.
+func (cfg Config) resolve() (Config, error) {
+	bad := func(field string) (Config, error) {
+		return cfg, fmt.Errorf("%w: %s must not be negative", ErrConfig, field)
+	}
+	switch {
+	case cfg.Loops < 0:
+		return bad("Loops")
+	case cfg.Workers < 0:
+		return bad("Workers")
+	case cfg.QueueLen < 0:
+		return bad("QueueLen")
+	case cfg.Backlog < 0:
+		return bad("Backlog")
+	case cfg.MaxPipelined < 0:
+		return bad("MaxPipelined")
+	case cfg.MaxBufferedInput < 0:
+		return bad("MaxBufferedInput")
+	case cfg.WriteHighWater < 0:
+		return bad("WriteHighWater")
+	case cfg.SocketReadBuffer < 0 || cfg.SocketWriteBuffer < 0:
+		return bad("SocketReadBuffer/SocketWriteBuffer")
+	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return cfg, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if cfg.Model != Reactor && cfg.Model != Single {
+		return cfg, fmt.Errorf("%w: unknown Model %v", ErrConfig, cfg.Model)
+	}
+	if cfg.Dispatch > DispatchInline {
+		return cfg, fmt.Errorf("%w: unknown Dispatch %d", ErrConfig, cfg.Dispatch)
+	}
+	if cfg.Model == Single {
+		cfg.Dispatch = DispatchInline
+	}
+	procs := runtime.GOMAXPROCS(0)
+	if cfg.Workers == 0 {
+		cfg.Workers = 256 * procs
+	}
+	if cfg.QueueLen == 0 {
+		cfg.QueueLen = 64 * cfg.Workers
+	}
+	cfg.Limits = cfg.Limits.Resolved()
+	if cfg.MaxPipelined == 0 {
+		cfg.MaxPipelined = 64
+	}
+	if cfg.MaxBufferedInput == 0 {
+		l := cfg.Limits
+		body := l.MaxBodyBytes
+		if body > 1<<40 {
+			body = 1 << 40
+		}
+		cfg.MaxBufferedInput = int(int64(l.MaxRequestLine+l.MaxHeaderBytes) + body + 64<<10)
+	}
+	if cfg.WriteHighWater == 0 {
+		cfg.WriteHighWater = 1 << 20
+	}
+	cfg.HeaderReadTimeout = orDefault(cfg.HeaderReadTimeout, 10*time.Second)
+	cfg.BodyReadTimeout = orDefault(cfg.BodyReadTimeout, 30*time.Second)
+	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, 60*time.Second)
+	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, 30*time.Second)
+	if cfg.ServerName == "" {
+		cfg.ServerName = "sluice"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}
+
+// orDefault maps zero to def and negative to 0 (disabled).
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}

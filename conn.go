@@ -1,0 +1,473 @@
+package sluice
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/sluice-go/sluice/codec/http1"
+	"github.com/sluice-go/sluice/engine"
+)
+
+// What a connection's single deadline is for.
+const (
+	waitFirst  uint8 = iota // opened, no byte yet: HeaderReadTimeout
+	waitIdle                // between requests: IdleTimeout
+	waitHead                // a request's head is arriving: HeaderReadTimeout
+	waitBody                // its body is arriving: BodyReadTimeout
+	waitBusy                // a batch is with the workers: no deadline
+	waitQueue               // a batch waits for room in the pool queue: retry each tick
+	waitDrain               // output above the high-water mark: poll each tick
+)
+
+// conn is the HTTP state of one connection. Loop-owned: every field is
+// touched only on the connection's loop (the batch a worker runs is
+// handed over whole and handed back in the write completion).
+type conn struct {
+	srv *Server
+	ec  engine.Conn
+	lp  *loopState
+
+	partial  *Ctx  // the request being parsed; nil between requests
+	wait     uint8 // what the deadline is for
+	busy     bool  // a batch is with the workers (or queued for them)
+	queued   *batch
+	closing  bool // answer what is parsed, then close
+	sent100  bool // "100 Continue" sent for the partial request
+	drainEnd int64
+}
+
+// loopState is per-loop state, kept in engine.Loop.Data. Loop-owned.
+type loopState struct {
+	srv     *Server
+	ec      engine.Conn // the connection inline output belongs to
+	out     []byte      // inline responses of the current read
+	free    []*Ctx
+	batches []*batch
+}
+
+// maxFreeCtx bounds a loop's pool of idle Ctx objects: enough for a
+// pipelined burst on a few connections, while an idle loop holds little.
+const maxFreeCtx = 256
+
+func (lp *loopState) getCtx(c *conn) *Ctx {
+	var x *Ctx
+	if n := len(lp.free); n > 0 {
+		x = lp.free[n-1]
+		lp.free = lp.free[:n-1]
+	} else {
+		x = &Ctx{}
+		x.parser.SetLimits(lp.srv.cfg.Limits)
+	}
+	x.c = c
+	x.out = lp
+	return x
+}
+
+func (lp *loopState) putCtx(x *Ctx) {
+	x.reset()
+	x.c = nil
+	x.out = nil
+	x.parser.Reset()
+	if len(lp.free) < maxFreeCtx {
+		lp.free = append(lp.free, x)
+	}
+}
+
+func (lp *loopState) buffer() *[]byte { return &lp.out }
+
+func (lp *loopState) flush() error {
+	if len(lp.out) == 0 {
+		return nil
+	}
+	err := lp.ec.Write(lp.out)
+	lp.out = lp.out[:0]
+	return err
+}
+
+// onOpen runs for every accepted connection.
+func (s *Server) onOpen(ec engine.Conn) {
+	l := ec.Loop()
+	lp, _ := l.Data.(*loopState)
+	if lp == nil {
+		lp = &loopState{srv: s}
+		l.Data = lp
+	}
+	c := &conn{srv: s, ec: ec, lp: lp, wait: waitFirst}
+	ec.SetContext(c)
+	ec.SetTimeout(s.cfg.HeaderReadTimeout)
+}
+
+func (s *Server) onClose(ec engine.Conn, err error) {
+	c, ok := ec.Context().(*conn)
+	if !ok {
+		return
+	}
+	if c.partial != nil {
+		c.lp.putCtx(c.partial)
+		c.partial = nil
+	}
+	c.closing = true
+}
+
+func (s *Server) onData(ec engine.Conn, in []byte) int {
+	return ec.Context().(*conn).read(in)
+}
+
+func (s *Server) onTimeout(ec engine.Conn) {
+	ec.Context().(*conn).timeout()
+}
+
+// read parses and serves the requests in in and returns the bytes used.
+func (c *conn) read(in []byte) int {
+	if c.closing {
+		return len(in) // after the last response: discard
+	}
+	if c.busy || c.wait == waitDrain {
+		if len(in) > c.srv.cfg.MaxBufferedInput {
+			c.srv.logf(c, "closing: %d bytes of input buffered while busy (limit %d)", len(in), c.srv.cfg.MaxBufferedInput)
+			c.ec.Close()
+		}
+		return 0
+	}
+	lp := c.lp
+	lp.ec = c.ec
+	used := 0
+	var b *batch
+	batchStart := 0
+	var tailErr error
+	for n := 0; ; n++ {
+		if used == len(in) {
+			break
+		}
+		if n == c.srv.cfg.MaxPipelined {
+			// Fairness: serve the rest after the loop's other connections.
+			if b == nil {
+				_ = c.ec.Wake()
+			}
+			break
+		}
+		x := c.partial
+		if x == nil {
+			x = lp.getCtx(c)
+		}
+		k, err := x.parser.Parse(in[used:], &x.req)
+		if err == http1.ErrNeedMore {
+			c.partial = x
+			c.needMore(x, len(in)-used, b != nil)
+			break
+		}
+		c.partial = nil
+		c.sent100 = false
+		if err != nil {
+			lp.putCtx(x)
+			if b != nil {
+				tailErr = err
+			} else {
+				c.parseError(err)
+			}
+			c.closing = true
+			used = len(in)
+			break
+		}
+		used += k
+		c.srv.route(x)
+		if b == nil && (c.srv.cfg.Dispatch == DispatchInline || isInline(x.route)) {
+			c.serve(x)
+			keep := x.keep
+			lp.putCtx(x)
+			if !keep {
+				c.closing = true
+				used = len(in)
+				break
+			}
+			continue
+		}
+		if b == nil {
+			b = lp.getBatch(c)
+			batchStart = used - k
+		}
+		b.ctxs = append(b.ctxs, x)
+		if !x.req.KeepAlive {
+			break // R52: nothing after a "close" request is served
+		}
+	}
+	if err := lp.flush(); err != nil {
+		return used
+	}
+	if b != nil {
+		b.tailErr = tailErr
+		b.own(in[batchStart:used])
+		c.busy = true
+		c.setWait(waitBusy)
+		if !c.srv.pool.submit(b) {
+			c.queued = b
+			c.setWait(waitQueue)
+		}
+		return used
+	}
+	c.afterWrite()
+	return used
+}
+
+// needMore handles a request that is not complete yet: the 100-continue
+// answer, the deadline of the phase it is in, and a read hint for a large
+// body. rest is the input from the request's first byte.
+func (c *conn) needMore(x *Ctx, rest int, batching bool) {
+	if !x.parser.InBody() {
+		c.setWait(waitHead)
+		return
+	}
+	c.setWait(waitBody)
+	// R56: the body is needed, so ask for it now — unless responses of
+	// earlier requests are still to be written (the 100 must follow them;
+	// it is sent when the batch is done and the input is read again).
+	if x.req.Expect100 && !c.sent100 && !batching {
+		c.lp.out = http1.AppendContinue(c.lp.out)
+		c.sent100 = true
+	}
+	if need := x.parser.BodyNeeded(&x.req); need > rest {
+		c.ec.WantBytes(need)
+	}
+}
+
+// setWait arms the deadline for a new phase; staying in a phase keeps the
+// deadline it had, so trickled bytes do not extend it (slowloris).
+func (c *conn) setWait(w uint8) {
+	if c.wait == w && w != waitQueue && w != waitDrain {
+		return
+	}
+	c.wait = w
+	cfg := &c.srv.cfg
+	switch w {
+	case waitIdle:
+		c.ec.SetTimeout(cfg.IdleTimeout)
+	case waitHead, waitFirst:
+		c.ec.SetTimeout(cfg.HeaderReadTimeout)
+	case waitBody:
+		c.ec.SetTimeout(cfg.BodyReadTimeout)
+	case waitBusy:
+		c.ec.SetTimeout(0)
+	case waitQueue, waitDrain:
+		c.ec.SetTimeout(1) // the next tick
+	}
+}
+
+// afterWrite decides what follows written responses: close, wait for the
+// peer to read, or wait for the next request.
+func (c *conn) afterWrite() {
+	if c.closing {
+		c.ec.CloseGraceful()
+		return
+	}
+	if c.ec.Pending() > c.srv.cfg.WriteHighWater {
+		c.drainEnd = int64(c.ec.Loop().Now() + c.srv.cfg.WriteTimeout)
+		c.setWait(waitDrain)
+		return
+	}
+	if c.partial == nil {
+		c.setWait(waitIdle)
+	}
+}
+
+func (c *conn) timeout() {
+	switch c.wait {
+	case waitFirst, waitIdle:
+		c.ec.Close() // an idle connection is closed without a word
+	case waitHead, waitBody:
+		what := "request head"
+		if c.wait == waitBody {
+			what = "request body"
+		}
+		c.lp.ec = c.ec
+		c.lp.out = http1.AppendError(c.lp.out, 408, what+" not received in time")
+		_ = c.lp.flush()
+		c.closing = true
+		c.ec.CloseGraceful()
+	case waitQueue:
+		if c.srv.pool.submit(c.queued) {
+			c.queued = nil
+			c.setWait(waitBusy)
+		} else {
+			c.setWait(waitQueue)
+		}
+	case waitDrain:
+		switch {
+		case c.ec.Pending() <= c.srv.cfg.WriteHighWater/2:
+			c.wait = waitIdle
+			c.afterWrite()
+			c.ec.Resume()
+		case c.srv.cfg.WriteTimeout > 0 && int64(c.ec.Loop().Now()) >= c.drainEnd:
+			c.srv.logf(c, "closing: %d bytes of output not read by the peer within %v", c.ec.Pending(), c.srv.cfg.WriteTimeout)
+			c.ec.Close()
+		default:
+			c.setWait(waitDrain)
+		}
+	}
+}
+
+// parseError answers a request the parser refused, then the connection
+// closes (R6).
+func (c *conn) parseError(err error) {
+	var e *http1.Error
+	if !errors.As(err, &e) {
+		e = &http1.Error{Status: 400, Reason: err.Error()}
+	}
+	c.srv.logf(c, "bad request: %v", e)
+	c.lp.out = http1.AppendErrorResponse(c.lp.out, e)
+}
+
+// serve runs x's handler and appends its response to x.out.
+func (c *conn) serve(x *Ctx) {
+	if c.srv.closing.Load() {
+		x.close = true
+	}
+	if !c.run(x) {
+		return
+	}
+	x.finish()
+}
+
+// run calls the handler, recovering a panic into a 500 (or, if the
+// response was already being streamed, into a close). It reports whether
+// the response still needs finishing.
+func (c *conn) run(x *Ctx) (ok bool) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		buf := make([]byte, 4<<10)
+		buf = buf[:runtime.Stack(buf, false)]
+		c.srv.cfg.Logger.Error("sluice: handler panic",
+			"remote", c.ec.RemoteAddr().String(), "method", x.Method(), "path", x.Path(),
+			"panic", fmt.Sprint(r), "stack", string(buf))
+		if x.streaming {
+			x.keep = false
+			x.done = true
+			ok = false
+			return
+		}
+		x.hdrs = x.hdrs[:0]
+		x.close = true
+		_ = x.Error(500, "")
+		x.finish()
+		ok = false
+	}()
+	x.route.Serve(x)
+	return true
+}
+
+// batch is the requests of one read handed to a worker, with a copy of
+// their bytes (workers never see the engine's buffer) and their encoded
+// responses.
+type batch struct {
+	c       *conn
+	ctxs    []*Ctx
+	in      []byte   // copy of the requests' bytes; the Ctx views point here
+	out     []byte   // responses not yet handed to the engine
+	vec     [1][]byte
+	tailErr error    // a parse error after the batch: answered after it
+	done    func(error)
+}
+
+var batchIn = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (lp *loopState) getBatch(c *conn) *batch {
+	var b *batch
+	if n := len(lp.batches); n > 0 {
+		b = lp.batches[n-1]
+		lp.batches = lp.batches[:n-1]
+	} else {
+		b = &batch{}
+		b.done = b.complete
+	}
+	b.c = c
+	return b
+}
+
+// own copies the batch's request bytes out of the engine's buffer and
+// points every request at the copy.
+func (b *batch) own(src []byte) {
+	p := batchIn.Get().(*[]byte)
+	b.in = append((*p)[:0], src...)
+	for _, x := range b.ctxs {
+		x.req.Rebase(src, b.in)
+		x.out = b
+	}
+}
+
+func (b *batch) buffer() *[]byte { return &b.out }
+
+// flush hands the responses so far to the engine (a streamed response);
+// the buffer goes with them and a new one is started.
+func (b *batch) flush() error {
+	if len(b.out) == 0 {
+		return nil
+	}
+	out := b.out
+	b.out = nil
+	return b.c.ec.AsyncWritev([][]byte{out}, nil)
+}
+
+// run serves the batch on a worker, in order, then hands the responses
+// to the loop.
+func (b *batch) run() {
+	c := b.c
+	closing := false
+	for _, x := range b.ctxs {
+		c.serve(x)
+		if !x.keep {
+			closing = true
+			break // R52: the connection closes after this response
+		}
+	}
+	if b.tailErr != nil && !closing {
+		var e *http1.Error
+		if errors.As(b.tailErr, &e) {
+			b.out = http1.AppendErrorResponse(b.out, e)
+		}
+	}
+	b.vec[0] = b.out
+	if err := c.ec.AsyncWritev(b.vec[:], b.done); err != nil {
+		b.done(err)
+	}
+}
+
+// complete runs on the loop once the responses are written.
+func (b *batch) complete(err error) {
+	c := b.c
+	lp := c.lp
+	closing := b.tailErr != nil
+	for _, x := range b.ctxs {
+		if !x.keep {
+			closing = true
+		}
+		lp.putCtx(x)
+	}
+	b.ctxs = b.ctxs[:0]
+	p := b.in[:0]
+	batchIn.Put(&p)
+	b.in = nil
+	if cap(b.out) > maxKeptBody {
+		b.out = nil
+	}
+	b.out = b.out[:0]
+	b.vec[0] = nil
+	b.tailErr = nil
+	b.c = nil
+	lp.batches = append(lp.batches, b)
+
+	c.busy = false
+	if err != nil {
+		return // the connection is gone
+	}
+	if closing {
+		c.closing = true
+	}
+	c.afterWrite() // c.wait is waitBusy: the next phase's deadline is armed afresh
+	if !c.closing && c.wait != waitDrain {
+		c.ec.Resume()
+	}
+}

@@ -1,0 +1,366 @@
+package sluice
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"strconv"
+
+	"github.com/sluice-go/sluice/codec/http1"
+	"github.com/sluice-go/sluice/internal/bytesconv"
+)
+
+// Header is a field line: name and value. See http1.Header.
+type Header = http1.Header
+
+// Errors returned by Ctx.
+var (
+	// ErrHandlerDone is returned by writes to a Ctx whose handler has
+	// returned: the response is already sent.
+	ErrHandlerDone = errors.New("sluice: write after the handler returned")
+	// ErrBodyTooLarge is returned when a response body exceeds the limit
+	// of a buffered response; use Flush to stream large bodies.
+	ErrBodyTooLarge = errors.New("sluice: response body too large to buffer (use Flush to stream)")
+)
+
+// maxParams bounds the wildcards of one route: the Ctx holds them in a
+// fixed array, so matching a route allocates nothing.
+const maxParams = 8
+
+// maxKeptBody is the largest response-body buffer a Ctx keeps for reuse:
+// larger ones go back to the garbage collector, so one big response does
+// not pin memory in every pooled Ctx.
+const maxKeptBody = 64 << 10
+
+// maxBufferedResponse bounds a response body held in memory before the
+// handler returns (64 MiB); larger bodies must be streamed with Flush.
+const maxBufferedResponse = 64 << 20
+
+type param struct{ name, value string }
+
+// output is where a Ctx's encoded response goes: the loop's output buffer
+// for inline handlers, the batch's for pool workers.
+type output interface {
+	// buffer returns the buffer responses are appended to.
+	buffer() *[]byte
+	// flush sends what the buffer holds now, in order after what was sent
+	// before.
+	flush() error
+}
+
+// Ctx is one request and its response. The server passes it to
+// Handler.Serve.
+//
+// Borrowed: a Ctx and everything it returns (strings and slices of the
+// request, headers, body) are valid only until Serve returns; the Ctx is
+// then reused for another request. Copy what must outlive the handler.
+// A Ctx is used by one goroutine at a time: the one running the handler.
+type Ctx struct {
+	req    http1.Request
+	parser http1.Parser
+	c      *conn
+	out    output
+
+	params  [maxParams]param
+	nparams int
+	pattern string
+	route   Handler
+
+	stdCtx context.Context
+
+	rh        http1.ResponseHeader
+	status    int
+	hdrs      []http1.Header
+	ctype     []byte
+	body      []byte
+	streaming bool          // Flush sent the head; body goes out in chunks
+	framing   http1.Framing // of a streamed response
+	keep      bool          // the connection may serve another request
+	close     bool          // the handler asked for Connection: close
+	done      bool          // the response is complete
+}
+
+// reset clears the response side and the request's extras for reuse.
+func (x *Ctx) reset() {
+	x.nparams = 0
+	x.pattern = ""
+	x.route = nil
+	x.stdCtx = nil
+	x.status = 0
+	x.hdrs = x.hdrs[:0]
+	x.ctype = nil
+	if cap(x.body) > maxKeptBody {
+		x.body = nil
+	}
+	x.body = x.body[:0]
+	x.streaming = false
+	x.keep = false
+	x.close = false
+	x.done = false
+}
+
+// Request returns the parsed request: method, target, headers, body.
+// Borrowed.
+func (x *Ctx) Request() *http1.Request { return &x.req }
+
+// Method returns the request method as sent. Borrowed.
+func (x *Ctx) Method() string { return bytesconv.B2S(x.req.Method) }
+
+// Path returns the request path, raw (not percent-decoded). Borrowed.
+func (x *Ctx) Path() string { return bytesconv.B2S(x.req.Path) }
+
+// RawQuery returns the query string without the '?', raw. Borrowed.
+func (x *Ctx) RawQuery() string { return bytesconv.B2S(x.req.Query) }
+
+// Proto returns "HTTP/1.1" or "HTTP/1.0" (later 1.x minors read as 1.1).
+func (x *Ctx) Proto() string {
+	if x.req.ProtoMinor == 0 {
+		return "HTTP/1.0"
+	}
+	return "HTTP/1.1"
+}
+
+// Host returns the authority the request is for: the absolute-form
+// target's, or the Host header's. Borrowed.
+func (x *Ctx) Host() string { return bytesconv.B2S(x.req.Host) }
+
+// Header returns the first value of the request header name (ASCII
+// case-insensitive), or "". Borrowed.
+func (x *Ctx) Header(name string) string {
+	v, _ := x.req.Header(name)
+	return bytesconv.B2S(v)
+}
+
+// Headers returns the request's field lines in the order received, names
+// as sent. Borrowed.
+func (x *Ctx) Headers() []Header { return x.req.Headers }
+
+// Trailers returns a chunked request body's trailer fields. Borrowed.
+func (x *Ctx) Trailers() []Header { return x.req.Trailers }
+
+// Body returns the request body (de-chunked). Borrowed.
+func (x *Ctx) Body() []byte { return x.req.Body }
+
+// RemoteAddr returns the client's address.
+func (x *Ctx) RemoteAddr() net.Addr { return x.c.ec.RemoteAddr() }
+
+// LocalAddr returns the server's address for this connection.
+func (x *Ctx) LocalAddr() net.Addr { return x.c.ec.LocalAddr() }
+
+// TLS returns nil: the TLS listener (Decrypt stage) is not built yet; it
+// will return the connection state there.
+func (x *Ctx) TLS() *TLSState { return nil }
+
+// TLSState describes a TLS connection; see Ctx.TLS.
+type TLSState struct {
+	Version            uint16
+	CipherSuite        uint16
+	ServerName         string
+	NegotiatedProtocol string
+}
+
+// Pattern returns the Mux pattern that matched, or "".
+func (x *Ctx) Pattern() string { return x.pattern }
+
+// PathValue returns the value of the wildcard name in the matched Mux
+// pattern, percent-decoded, or "". Borrowed.
+func (x *Ctx) PathValue(name string) string {
+	for i := 0; i < x.nparams; i++ {
+		if x.params[i].name == name {
+			return x.params[i].value
+		}
+	}
+	return ""
+}
+
+// Context returns a context for the request. It is created on first use
+// (an allocation), so handlers that never call it pay nothing.
+func (x *Ctx) Context() context.Context {
+	if x.stdCtx == nil {
+		x.stdCtx = context.Background()
+	}
+	return x.stdCtx
+}
+
+// SetStatus sets the response status code (100-599). The default is 200.
+func (x *Ctx) SetStatus(code int) { x.status = code }
+
+// Status returns the response status code set so far (0 means 200).
+func (x *Ctx) Status() int { return x.status }
+
+// SetHeader sets a response header, replacing any with the same name
+// (ASCII case-insensitive). The strings are kept, not copied: pass
+// values that stay unchanged until the handler returns. Content-Length,
+// Transfer-Encoding and Connection are decided by the server and ignored.
+func (x *Ctx) SetHeader(name, value string) {
+	for i := range x.hdrs {
+		if equalFoldBytes(x.hdrs[i].Name, name) {
+			x.hdrs[i].Value = bytesconv.S2B(value)
+			return
+		}
+	}
+	x.AddHeader(name, value)
+}
+
+// AddHeader adds a response header line, keeping others of the same name.
+func (x *Ctx) AddHeader(name, value string) {
+	x.hdrs = append(x.hdrs, http1.Header{Name: bytesconv.S2B(name), Value: bytesconv.S2B(value)})
+}
+
+// SetContentType sets the Content-Type of the response.
+func (x *Ctx) SetContentType(v string) { x.ctype = bytesconv.S2B(v) }
+
+// SetClose asks for the connection to be closed after this response.
+func (x *Ctx) SetClose() { x.close = true }
+
+// Write appends p to the response body.
+func (x *Ctx) Write(p []byte) (int, error) {
+	if x.done {
+		return 0, ErrHandlerDone
+	}
+	if len(x.body)+len(p) > maxBufferedResponse && !x.streaming {
+		return 0, ErrBodyTooLarge
+	}
+	x.body = append(x.body, p...)
+	return len(p), nil
+}
+
+// WriteString appends s to the response body.
+func (x *Ctx) WriteString(s string) (int, error) { return x.Write(bytesconv.S2B(s)) }
+
+// String sends a text/plain response.
+func (x *Ctx) String(code int, s string) error {
+	x.status = code
+	if x.ctype == nil {
+		x.ctype = textPlain
+	}
+	_, err := x.WriteString(s)
+	return err
+}
+
+// Bytes sends a response with the given content type and body.
+func (x *Ctx) Bytes(code int, contentType string, b []byte) error {
+	x.status = code
+	x.ctype = bytesconv.S2B(contentType)
+	_, err := x.Write(b)
+	return err
+}
+
+// JSON sends v encoded as JSON with encoding/json. (The Decode stage will
+// switch this to sonic.)
+func (x *Ctx) JSON(code int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	x.status = code
+	x.ctype = appJSON
+	_, err = x.Write(b)
+	return err
+}
+
+// Error sends a plain-text error response "code reason: msg".
+func (x *Ctx) Error(code int, msg string) error {
+	x.status = code
+	x.ctype = textPlain
+	x.body = x.body[:0]
+	x.body = strconv.AppendInt(x.body, int64(code), 10)
+	x.body = append(x.body, ' ')
+	x.body = append(x.body, http1.StatusText(code)...)
+	if msg != "" {
+		x.body = append(x.body, ": "...)
+		x.body = append(x.body, msg...)
+	}
+	x.body = append(x.body, '\n')
+	return nil
+}
+
+// Redirect sends a redirect to url with code (301, 302, 303, 307, 308).
+func (x *Ctx) Redirect(code int, url string) {
+	x.status = code
+	x.SetHeader("Location", url)
+}
+
+// Flush sends the response head (if not sent yet) and the body written so
+// far, then keeps the response open: later writes are sent at the next
+// Flush or when the handler returns. The body is chunked for HTTP/1.1 and
+// delimited by closing the connection for HTTP/1.0. After the first
+// Flush, the status and headers can no longer change.
+func (x *Ctx) Flush() error {
+	if x.done {
+		return ErrHandlerDone
+	}
+	dst := x.out.buffer()
+	if !x.streaming {
+		x.streaming = true
+		*dst, x.framing, x.keep = http1.AppendResponseHeader(*dst, &x.req, x.responseHeader(-1))
+	}
+	*dst = x.appendBodyPart(*dst)
+	x.body = x.body[:0]
+	return x.out.flush()
+}
+
+// appendBodyPart appends the buffered body as the streamed framing needs.
+func (x *Ctx) appendBodyPart(dst []byte) []byte {
+	switch x.framing {
+	case http1.FramingChunked:
+		return http1.AppendChunk(dst, x.body)
+	case http1.FramingClose, http1.FramingLength:
+		return append(dst, x.body...)
+	}
+	return dst
+}
+
+var (
+	textPlain = []byte("text/plain; charset=utf-8")
+	appJSON   = []byte("application/json")
+)
+
+func (x *Ctx) responseHeader(length int64) *http1.ResponseHeader {
+	h := &x.rh
+	*h = http1.ResponseHeader{
+		Status:        x.status,
+		ContentLength: length,
+		ContentType:   x.ctype,
+		Server:        x.c.srv.serverName,
+		Headers:       x.hdrs,
+		Close:         x.close || x.c.srv.closing.Load(),
+	}
+	return h
+}
+
+// finish appends the whole response (or, after Flush, its end) to the
+// output and marks the Ctx done.
+func (x *Ctx) finish() {
+	dst := x.out.buffer()
+	if x.streaming {
+		*dst = x.appendBodyPart(*dst)
+		if x.framing == http1.FramingChunked {
+			*dst = http1.AppendLastChunk(*dst, nil)
+		}
+	} else {
+		var framing http1.Framing
+		*dst, framing, x.keep = http1.AppendResponseHeader(*dst, &x.req, x.responseHeader(int64(len(x.body))))
+		if framing == http1.FramingLength {
+			*dst = append(*dst, x.body...)
+		}
+	}
+	x.done = true
+}
+
+// equalFoldBytes compares b with s ignoring ASCII case.
+func equalFoldBytes(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c, d := b[i], s[i]
+		if c|0x20 != d|0x20 || (c|0x20) < 'a' || (c|0x20) > 'z' {
+			if c != d {
+				return false
+			}
+		}
+	}
+	return true
+}

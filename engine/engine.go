@@ -1,0 +1,280 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"time"
+)
+
+// Model names a connection model.
+type Model uint8
+
+const (
+	// Reactor: N gnet event loops (N = Config.Loops), accepting on one
+	// listener or, with ReusePort, on one listener per loop.
+	Reactor Model = iota
+	// Single: one gnet event loop accepts and serves every connection,
+	// Node.js's design. Handlers run on that loop.
+	Single
+)
+
+func (m Model) String() string {
+	switch m {
+	case Reactor:
+		return "reactor"
+	case Single:
+		return "single"
+	}
+	return fmt.Sprintf("Model(%d)", m)
+}
+
+// ParseModel returns the model named s ("reactor", "single").
+func ParseModel(s string) (Model, error) {
+	switch s {
+	case "reactor", "":
+		return Reactor, nil
+	case "single":
+		return Single, nil
+	}
+	return 0, fmt.Errorf("engine: unknown model %q (want reactor or single)", s)
+}
+
+// LoadBalancing chooses the loop for a new connection (Reactor without
+// ReusePort).
+type LoadBalancing uint8
+
+const (
+	RoundRobin       LoadBalancing = iota // in turn
+	LeastConnections                      // the loop with the fewest connections
+	SourceAddrHash                        // by a hash of the remote address
+)
+
+// Conn is one connection, as the layers above the engine see it.
+type Conn interface {
+	// Write writes b now, or queues what the socket does not take; it
+	// never blocks. b may be reused when Write returns. Loop-only.
+	Write(b []byte) error
+	// Writev is Write of several buffers with one system call. Loop-only.
+	Writev(bs [][]byte) error
+	// Pending returns the bytes queued for writing that the kernel has not
+	// taken yet. Loop-only.
+	Pending() int
+	// Buffered returns the input bytes received and not yet consumed.
+	// Loop-only.
+	Buffered() int
+	// WantBytes asks the engine not to call OnData again until at least n
+	// unconsumed bytes are buffered: a layer waiting for a large body of
+	// known length is then not called, and does not rescan, on every
+	// read. OnData clears it. Loop-only.
+	WantBytes(n int)
+	// Resume offers the buffered input to OnData again, as if it had just
+	// arrived: for a layer that consumed nothing while it was busy. Must
+	// not be called from inside OnData. Loop-only.
+	Resume()
+	// SetTimeout arms the connection's deadline d from now (the loop's
+	// clock, which advances once per tick); zero or negative disarms it.
+	// When it passes, OnTimeout runs on the loop. Loop-only.
+	SetTimeout(d time.Duration)
+	// Close closes the connection now; queued output is flushed as far as
+	// the socket takes it without blocking. Loop-only.
+	Close()
+	// CloseGraceful closes in stages (RFC 9112 §9.6): wait until queued
+	// output is written, half-close the write side, read and discard
+	// input for a short time so the peer reads the last response instead
+	// of a reset, then close. OnData is not called again. Loop-only.
+	CloseGraceful()
+	// Context returns the value set by SetContext. Loop-only.
+	Context() any
+	// SetContext stores a value for the layers above. Loop-only.
+	SetContext(v any)
+	// RemoteAddr returns the peer's address. Safe for concurrent use.
+	RemoteAddr() net.Addr
+	// LocalAddr returns the local address. Safe for concurrent use.
+	LocalAddr() net.Addr
+	// Loop returns the loop that owns the connection. Safe for concurrent
+	// use.
+	Loop() *Loop
+
+	// AsyncWritev queues bs to be written on the connection's loop, after
+	// everything queued before it, and then runs done there (with a
+	// non-nil error if the connection was closed first). The buffers must
+	// stay unchanged until done runs. Safe for concurrent use.
+	AsyncWritev(bs [][]byte, done func(err error)) error
+	// AsyncClose closes the connection from any goroutine, after the
+	// writes queued before it. Safe for concurrent use.
+	AsyncClose() error
+	// Wake schedules a later OnData call with the buffered input, after
+	// the loop has served its other ready connections: for a layer that
+	// stopped early to be fair to them. Safe for concurrent use.
+	Wake() error
+}
+
+// Loop is one event loop. Its Data field belongs to the layers above, for
+// loop-scoped state such as pools that need no locks. Loop-owned: touch
+// Data only on the loop.
+type Loop struct {
+	ID   int // 0, 1, ... in the order loops first served a connection
+	Data any
+
+	wheel wheel
+	now   time.Duration // the loop's clock: engine time at the last tick
+	eng   any           // the model's per-loop state
+}
+
+// Now returns the loop's clock: the engine time (since Start) at the last
+// tick. Loop-only.
+func (l *Loop) Now() time.Duration { return l.now }
+
+// Callbacks are the functions the engine calls. All run on the
+// connection's loop and must not block. OnOpen, OnData and OnClose are
+// required.
+type Callbacks struct {
+	// OnOpen is called once per accepted connection.
+	OnOpen func(c Conn)
+	// OnData is called with every unconsumed input byte; it returns how
+	// many bytes it consumed. Borrowed: in is valid only during the call;
+	// copy what must outlive it.
+	OnData func(c Conn, in []byte) (consumed int)
+	// OnTimeout is called when the deadline set by SetTimeout passes.
+	OnTimeout func(c Conn)
+	// OnClose is called once when the connection is gone; err says why
+	// (nil for a close we asked for).
+	OnClose func(c Conn, err error)
+}
+
+// Config configures an engine. The zero value (with Callbacks set) is
+// valid. New copies it.
+type Config struct {
+	Model Model
+
+	// Loops is the number of event loops for Reactor. Zero means
+	// GOMAXPROCS; Single always has one.
+	Loops int
+	// ReusePort gives every loop its own listener with SO_REUSEPORT, so
+	// the kernel spreads connections and no single acceptor is a
+	// bottleneck. False: one acceptor hands connections to the loops.
+	ReusePort bool
+	// LoadBalancing chooses a loop for each connection when there is one
+	// acceptor. Zero is RoundRobin.
+	LoadBalancing LoadBalancing
+	// Delay enables Nagle's algorithm. The default (false) sets
+	// TCP_NODELAY: responses leave at once.
+	Delay bool
+	// KeepAlive is the idle time before TCP keep-alive probes. Zero means
+	// 15 s (as net/http's default); negative disables keep-alive probes.
+	KeepAlive time.Duration
+	// SocketReadBuffer and SocketWriteBuffer set SO_RCVBUF and SO_SNDBUF
+	// in bytes. Zero keeps the kernel's default (autotuned).
+	SocketReadBuffer  int
+	SocketWriteBuffer int
+	// Backlog is the listen backlog (the accept queue length). Zero means
+	// the kernel maximum, net.core.somaxconn; a larger value is clipped to
+	// it by the kernel, and the engine logs a warning when it is.
+	Backlog int
+	// MaxConns is the most connections open at once; a connection accepted
+	// above it is closed at once and counted as refused. Zero means the
+	// process's open-file limit minus 128 (kept for listeners, epoll and
+	// files): gnet stops an engine whose accept fails with EMFILE, so the
+	// limit must leave room. Negative means no limit.
+	MaxConns int
+	// Tick is the timer wheel's resolution. Zero means 100 ms: timeouts of
+	// seconds do not need finer, and each tick costs a task per loop.
+	Tick time.Duration
+	// DrainTimeout is how long CloseGraceful reads and discards input
+	// after half-closing. Zero means 500 ms: enough for the peer's unread
+	// bytes in flight, short enough not to hold the fd.
+	DrainTimeout time.Duration
+	// Logger receives warnings and errors. Nil means slog.Default().
+	Logger *slog.Logger
+
+	Callbacks Callbacks
+}
+
+// Stats counts connections. Safe to copy.
+type Stats struct {
+	Open     int64 // connections open now
+	Accepted int64 // connections accepted since Start
+	Refused  int64 // connections closed at once because MaxConns was reached
+}
+
+// Engine runs one connection model.
+type Engine interface {
+	// ListenAndServe listens on the TCP address addr and serves until
+	// Shutdown or Close. It returns once the engine is serving (started is
+	// closed then) and the listener is bound; Wait blocks until it stops.
+	ListenAndServe(addr string) error
+	// Addr returns the bound listener address once serving.
+	Addr() net.Addr
+	// Wait blocks until the engine has stopped and returns why: nil after
+	// Shutdown or Close.
+	Wait() error
+	// StopAccepting stops taking new connections; open ones are served on.
+	StopAccepting()
+	// ForEach runs fn on each connection, on its loop. Safe for
+	// concurrent use; fn runs later, on the loops.
+	ForEach(fn func(c Conn))
+	// Shutdown stops accepting, then waits until every connection is
+	// closed (the layers above close them) or ctx is done, then stops the
+	// loops, closing what is left.
+	Shutdown(ctx context.Context) error
+	// Close stops everything now.
+	Close() error
+	// Stats returns the connection counters. Safe for concurrent use.
+	Stats() Stats
+}
+
+// Errors.
+var (
+	ErrNoCallbacks = errors.New("engine: OnOpen, OnData and OnClose are required")
+	ErrStarted     = errors.New("engine: already started")
+	ErrClosed      = errors.New("engine: closed")
+)
+
+// resolved is a Config with defaults applied.
+func (c Config) resolved() (Config, error) {
+	if c.Callbacks.OnOpen == nil || c.Callbacks.OnData == nil || c.Callbacks.OnClose == nil {
+		return c, ErrNoCallbacks
+	}
+	if c.Loops < 0 || c.Backlog < 0 || c.SocketReadBuffer < 0 || c.SocketWriteBuffer < 0 || c.Tick < 0 || c.DrainTimeout < 0 {
+		return c, errors.New("engine: negative Loops, Backlog, socket buffer, Tick or DrainTimeout")
+	}
+	switch c.Model {
+	case Single:
+		c.Loops = 1
+	case Reactor:
+		if c.Loops == 0 {
+			c.Loops = runtime.GOMAXPROCS(0)
+		}
+	default:
+		return c, fmt.Errorf("engine: unknown model %d", c.Model)
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = 15 * time.Second
+	}
+	if c.Tick == 0 {
+		c.Tick = 100 * time.Millisecond
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = 500 * time.Millisecond
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = defaultMaxConns()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// New returns an engine for cfg.Model.
+func New(cfg Config) (Engine, error) {
+	cfg, err := cfg.resolved()
+	if err != nil {
+		return nil, err
+	}
+	return newReactor(cfg), nil
+}

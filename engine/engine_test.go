@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// lineServer echoes newline-terminated lines upper-cased; "async" lines
+// are answered from another goroutine, "bye" closes gracefully, "slow"
+// arms a 300 ms timeout that writes "timeout\n" and closes.
+type lineServer struct {
+	eng     Engine
+	opened  atomic.Int64
+	closed  atomic.Int64
+	timeout atomic.Int64
+}
+
+func startLines(t *testing.T, cfg Config) *lineServer {
+	t.Helper()
+	s := &lineServer{}
+	cfg.Callbacks = Callbacks{
+		OnOpen: func(c Conn) { s.opened.Add(1) },
+		OnData: func(c Conn, in []byte) int {
+			used := 0
+			for {
+				i := bytes.IndexByte(in[used:], '\n')
+				if i < 0 {
+					return used
+				}
+				line := string(in[used : used+i])
+				used += i + 1
+				switch line {
+				case "bye":
+					c.Write([]byte("BYE\n"))
+					c.CloseGraceful()
+					return used
+				case "slow":
+					c.SetTimeout(300 * time.Millisecond)
+				case "async":
+					go func() {
+						done := make(chan error, 1)
+						c.AsyncWritev([][]byte{[]byte("AS"), []byte("YNC\n")}, func(err error) { done <- err })
+						<-done
+					}()
+				default:
+					c.Write([]byte(strings.ToUpper(line) + "\n"))
+				}
+			}
+		},
+		OnTimeout: func(c Conn) {
+			s.timeout.Add(1)
+			c.Write([]byte("timeout\n"))
+			c.Close()
+		},
+		OnClose: func(c Conn, err error) { s.closed.Add(1) },
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = 20 * time.Millisecond
+	}
+	eng, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.ListenAndServe("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	s.eng = eng
+	t.Cleanup(func() { eng.Close() })
+	return s
+}
+
+func dial(t *testing.T, s *lineServer) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", s.eng.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+func readLine(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	l, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read: %v (got %q)", err, l)
+	}
+	return l
+}
+
+func models(t *testing.T, f func(t *testing.T, cfg Config)) {
+	for _, cfg := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"reactor", Config{Model: Reactor, Loops: 2}},
+		{"reactor-reuseport", Config{Model: Reactor, Loops: 2, ReusePort: true}},
+		{"single", Config{Model: Single}},
+	} {
+		t.Run(cfg.name, func(t *testing.T) {
+			ignore := goleak.IgnoreCurrent()
+			// Cleanups run last-in first-out: this one runs after the
+			// engine and connections registered by f are closed.
+			t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+			f(t, cfg.cfg)
+		})
+	}
+}
+
+func TestPartialReadsAndAsync(t *testing.T) {
+	models(t, func(t *testing.T, cfg Config) {
+		s := startLines(t, cfg)
+		c, r := dial(t, s)
+		for _, b := range []byte("hel") {
+			c.Write([]byte{b})
+			time.Sleep(time.Millisecond)
+		}
+		c.Write([]byte("lo\nworld\nasync\n"))
+		for _, want := range []string{"HELLO\n", "WORLD\n", "ASYNC\n"} {
+			if got := readLine(t, r); got != want {
+				t.Fatalf("got %q want %q", got, want)
+			}
+		}
+		c.Write([]byte("bye\nignored\n"))
+		if got := readLine(t, r); got != "BYE\n" {
+			t.Fatalf("got %q", got)
+		}
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Fatalf("want EOF after graceful close, got %v", err)
+		}
+	})
+}
+
+func TestTimeout(t *testing.T) {
+	models(t, func(t *testing.T, cfg Config) {
+		s := startLines(t, cfg)
+		c, r := dial(t, s)
+		start := time.Now()
+		c.Write([]byte("slow\n"))
+		if got := readLine(t, r); got != "timeout\n" {
+			t.Fatalf("got %q", got)
+		}
+		if d := time.Since(start); d < 250*time.Millisecond || d > 2*time.Second {
+			t.Fatalf("timeout after %v, want ~300ms", d)
+		}
+	})
+}
+
+func TestMaxConns(t *testing.T) {
+	models(t, func(t *testing.T, cfg Config) {
+		cfg.MaxConns = 2
+		s := startLines(t, cfg)
+		var keep []net.Conn
+		for i := 0; i < 2; i++ {
+			c, r := dial(t, s)
+			c.Write([]byte("x\n"))
+			readLine(t, r)
+			keep = append(keep, c)
+		}
+		c, r := dial(t, s)
+		c.Write([]byte("x\n"))
+		if _, err := r.ReadString('\n'); err == nil {
+			t.Fatal("third connection served above MaxConns")
+		}
+		if st := s.eng.Stats(); st.Refused != 1 || st.Open != 2 {
+			t.Fatalf("stats %+v", st)
+		}
+		_ = keep
+	})
+}
+
+func TestShutdownRefusesNewAndWaits(t *testing.T) {
+	models(t, func(t *testing.T, cfg Config) {
+		s := startLines(t, cfg)
+		c, r := dial(t, s)
+		c.Write([]byte("a\n"))
+		readLine(t, r)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		var shutErr error
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			shutErr = s.eng.Shutdown(ctx)
+		}()
+		// New connections are refused once accepting stops.
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			nc, err := net.DialTimeout("tcp", s.eng.Addr().String(), 200*time.Millisecond)
+			if err != nil {
+				break
+			}
+			nc.Close()
+			if time.Now().After(deadline) {
+				t.Fatal("still accepting after Shutdown")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// The open connection is still served until the layer above closes it.
+		c.Write([]byte("b\n"))
+		if got := readLine(t, r); got != "B\n" {
+			t.Fatalf("got %q", got)
+		}
+		s.eng.ForEach(func(c Conn) { c.CloseGraceful() })
+		wg.Wait()
+		if shutErr != nil {
+			t.Fatalf("Shutdown: %v", shutErr)
+		}
+		if s.opened.Load() != s.closed.Load() {
+			t.Fatalf("opened %d closed %d", s.opened.Load(), s.closed.Load())
+		}
+	})
+}
+
+func TestBacklogWarning(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	cfg := Config{Model: Single, Backlog: 1 << 30, Logger: slogTo(&logs, &mu)}
+	s := startLines(t, cfg)
+	_ = s
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "somaxconn") {
+		t.Fatalf("no warning logged: %q", logs.String())
+	}
+}

@@ -1,0 +1,561 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	gneterrors "github.com/panjf2000/gnet/v2/pkg/errors"
+)
+
+// reactor runs the Reactor and Single models on gnet event loops.
+type reactor struct {
+	gnet.BuiltinEventEngine
+
+	cfg   Config    // immutable after New
+	start time.Time // engine clock origin; set before the loops run
+
+	eng     gnet.Engine // set in OnBoot
+	addr    *net.TCPAddr
+	booted  chan struct{}
+	done    chan struct{}
+	runErr  error // set before done is closed
+	started atomic.Bool
+
+	mu    sync.Mutex
+	loops map[gnet.EventLoop]*Loop // guarded by mu
+	list  []*Loop                  // guarded by mu; the ticker's copy is taken under mu
+
+	accepting atomic.Bool
+	open      atomic.Int64
+	accepted  atomic.Int64
+	refused   atomic.Int64
+
+	stopTick chan struct{}
+	tickOnce sync.Once
+}
+
+func newReactor(cfg Config) *reactor {
+	return &reactor{
+		cfg:      cfg,
+		booted:   make(chan struct{}),
+		done:     make(chan struct{}),
+		loops:    make(map[gnet.EventLoop]*Loop),
+		stopTick: make(chan struct{}),
+	}
+}
+
+// loopData is the engine's part of a Loop.
+type loopData struct {
+	gl    gnet.EventLoop
+	conns rconn // sentinel of the loop's connection list
+	tick  gnet.RunnableFunc
+}
+
+func (r *reactor) ListenAndServe(addr string) error {
+	if !r.started.CompareAndSwap(false, true) {
+		return ErrStarted
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	if r.cfg.ReusePort && (port == "0" || port == "") {
+		p, err := freePort(host)
+		if err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		addr = net.JoinHostPort(host, fmt.Sprint(p))
+	}
+	nodelay := gnet.TCPNoDelay
+	if r.cfg.Delay {
+		nodelay = gnet.TCPDelay
+	}
+	opts := []gnet.Option{
+		gnet.WithMulticore(true),
+		gnet.WithNumEventLoop(r.cfg.Loops),
+		gnet.WithReusePort(r.cfg.ReusePort),
+		gnet.WithLoadBalancing(gnet.LoadBalancing(r.cfg.LoadBalancing)),
+		gnet.WithTCPNoDelay(nodelay),
+		gnet.WithSocketRecvBuffer(r.cfg.SocketReadBuffer),
+		gnet.WithSocketSendBuffer(r.cfg.SocketWriteBuffer),
+		gnet.WithLogger(gnetLogger{r.cfg.Logger}),
+	}
+	if r.cfg.KeepAlive > 0 {
+		opts = append(opts, gnet.WithTCPKeepAlive(r.cfg.KeepAlive))
+	}
+	r.start = time.Now()
+	r.accepting.Store(true)
+	go func() {
+		err := gnet.Run(r, "tcp://"+addr, opts...)
+		select {
+		case <-r.booted:
+		default:
+			close(r.booted) // failed before OnBoot: wake ListenAndServe
+		}
+		r.runErr = err
+		r.tickOnce.Do(func() { close(r.stopTick) })
+		close(r.done)
+	}()
+	<-r.booted
+	if r.addr == nil {
+		<-r.done
+		if r.runErr == nil {
+			r.runErr = ErrClosed
+		}
+		return fmt.Errorf("engine: listen %s: %w", addr, r.runErr)
+	}
+	go r.ticker()
+	return nil
+}
+
+// OnBoot runs once gnet has bound its first listener: find its address,
+// apply the backlog, and let ListenAndServe return.
+func (r *reactor) OnBoot(eng gnet.Engine) gnet.Action {
+	r.eng = eng
+	fd, err := eng.Dup()
+	if err == nil {
+		r.addr, err = localAddr(fd)
+		closeFD(fd)
+	}
+	if err != nil {
+		r.cfg.Logger.Error("engine: cannot read the listener address", "err", err)
+		close(r.booted)
+		return gnet.Shutdown
+	}
+	r.applyBacklog()
+	close(r.booted)
+	return gnet.None
+}
+
+// applyBacklog sets the listen backlog on every listener (gnet listens
+// with somaxconn) and warns when the kernel clips the requested value.
+func (r *reactor) applyBacklog() {
+	max := somaxconn()
+	if r.cfg.Backlog == 0 {
+		return
+	}
+	if r.cfg.Backlog > max {
+		r.cfg.Logger.Warn("engine: listen backlog clipped by net.core.somaxconn",
+			"requested", r.cfg.Backlog, "somaxconn", max)
+	}
+	fds, err := listenerFDs(r.addr)
+	if err != nil {
+		r.cfg.Logger.Warn("engine: cannot find the listeners to set the backlog", "err", err)
+		return
+	}
+	for _, fd := range fds {
+		if err := listenFD(fd, r.cfg.Backlog); err != nil {
+			r.cfg.Logger.Warn("engine: cannot set the listen backlog", "err", err)
+		}
+	}
+}
+
+func (r *reactor) Addr() net.Addr {
+	if r.addr == nil {
+		return nil
+	}
+	return r.addr
+}
+
+func (r *reactor) Wait() error {
+	<-r.done
+	return r.runErr
+}
+
+func (r *reactor) Stats() Stats {
+	return Stats{Open: r.open.Load(), Accepted: r.accepted.Load(), Refused: r.refused.Load()}
+}
+
+// StopAccepting closes the listening sockets so new connections are
+// refused at once by the kernel; connections already accepted go on.
+func (r *reactor) StopAccepting() {
+	if !r.accepting.CompareAndSwap(true, false) || r.addr == nil {
+		return
+	}
+	fds, err := listenerFDs(r.addr)
+	if err != nil {
+		r.cfg.Logger.Warn("engine: cannot find the listeners to close", "err", err)
+		return
+	}
+	for _, fd := range fds {
+		if err := closeListener(fd); err != nil {
+			r.cfg.Logger.Warn("engine: cannot close a listener", "err", err)
+		}
+	}
+}
+
+func (r *reactor) ForEach(fn func(c Conn)) {
+	r.mu.Lock()
+	loops := append([]*Loop(nil), r.list...)
+	r.mu.Unlock()
+	for _, l := range loops {
+		ld := l.engineData()
+		_ = ld.gl.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+			for c := ld.conns.next; c != &ld.conns; {
+				next := c.next // fn may close c
+				fn(c)
+				c = next
+			}
+			return nil
+		}))
+	}
+}
+
+func (r *reactor) Shutdown(ctx context.Context) error {
+	r.StopAccepting()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	var err error
+wait:
+	for r.open.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case <-r.done:
+			break wait
+		case <-t.C:
+		}
+	}
+	if cerr := r.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (r *reactor) Close() error {
+	select {
+	case <-r.done:
+		return nil
+	default:
+	}
+	if r.addr == nil {
+		return ErrClosed
+	}
+	r.tickOnce.Do(func() { close(r.stopTick) })
+	err := r.eng.Stop(context.Background())
+	<-r.done
+	if errors.Is(err, gneterrors.ErrEngineInShutdown) || errors.Is(err, gneterrors.ErrEmptyEngine) {
+		err = nil
+	}
+	return err
+}
+
+// ticker posts a wheel tick to every loop that has served a connection.
+func (r *reactor) ticker() {
+	t := time.NewTicker(r.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stopTick:
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		for _, l := range r.list {
+			ld := l.engineData()
+			_ = ld.gl.Execute(context.Background(), ld.tick)
+		}
+		r.mu.Unlock()
+	}
+}
+
+// loopFor returns the Loop of gl, creating it on its first connection.
+// Runs on gl.
+func (r *reactor) loopFor(gl gnet.EventLoop) *Loop {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if l, ok := r.loops[gl]; ok {
+		return l
+	}
+	l := &Loop{ID: len(r.list)}
+	l.wheel.init()
+	ld := &loopData{gl: gl}
+	ld.conns.next, ld.conns.prev = &ld.conns, &ld.conns
+	ld.tick = func(context.Context) error {
+		l.now = time.Since(r.start)
+		l.wheel.advance(int64(l.now / r.cfg.Tick))
+		return nil
+	}
+	l.eng = ld
+	l.now = time.Since(r.start)
+	l.wheel.tick = int64(l.now / r.cfg.Tick)
+	r.loops[gl] = l
+	r.list = append(r.list, l)
+	return l
+}
+
+func (l *Loop) engineData() *loopData { return l.eng.(*loopData) }
+
+func (r *reactor) OnOpen(g gnet.Conn) ([]byte, gnet.Action) {
+	if max := r.cfg.MaxConns; max > 0 && r.open.Load() >= int64(max) {
+		r.refused.Add(1)
+		return nil, gnet.Close
+	}
+	r.open.Add(1)
+	r.accepted.Add(1)
+	c := &rconn{g: g, r: r, loop: r.loopFor(g.EventLoop()), remote: g.RemoteAddr(), local: g.LocalAddr()}
+	c.tm.fire = c.onTimer
+	ld := c.loop.engineData()
+	c.prev, c.next = ld.conns.prev, &ld.conns
+	ld.conns.prev.next = c
+	ld.conns.prev = c
+	g.SetContext(c)
+	c.inCallback = true
+	r.cfg.Callbacks.OnOpen(c)
+	c.inCallback = false
+	if c.state == stClosing {
+		return nil, gnet.Close
+	}
+	return nil, gnet.None
+}
+
+func (r *reactor) OnTraffic(g gnet.Conn) gnet.Action {
+	c, ok := g.Context().(*rconn)
+	if !ok {
+		return gnet.Close
+	}
+	c.inCallback = true
+	c.deliver()
+	c.inCallback = false
+	if c.state == stClosing {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+func (r *reactor) OnClose(g gnet.Conn, err error) gnet.Action {
+	c, ok := g.Context().(*rconn)
+	if !ok {
+		return gnet.None
+	}
+	c.state = stClosed
+	c.loop.wheel.set(&c.tm, 0)
+	c.prev.next, c.next.prev = c.next, c.prev
+	c.prev, c.next = nil, nil
+	r.open.Add(-1)
+	r.cfg.Callbacks.OnClose(c, err)
+	return gnet.None
+}
+
+// Connection states.
+const (
+	stOpen     uint8 = iota
+	stFlushing       // CloseGraceful: waiting for queued output
+	stDraining       // half-closed: discarding input until DrainTimeout
+	stClosing        // Close asked for: gnet closes when the callback returns
+	stClosed         // OnClose has run
+)
+
+// rconn is a gnet connection. Loop-owned, except for the fields and
+// methods documented as safe for concurrent use.
+type rconn struct {
+	g      gnet.Conn
+	r      *reactor
+	loop   *Loop
+	remote net.Addr // immutable
+	local  net.Addr // immutable
+	ctx    any
+
+	tm         timer
+	want       int // WantBytes: don't call OnData below this much input
+	state      uint8
+	inCallback bool          // inside a gnet callback: close by returning gnet.Close
+	flushUntil time.Duration // stFlushing: when to give up waiting
+
+	prev, next *rconn // the loop's connection list
+}
+
+// deliver offers the buffered input to OnData, or discards it while
+// draining.
+func (c *rconn) deliver() {
+	switch c.state {
+	case stDraining:
+		_, _ = c.g.Discard(-1)
+		return
+	case stOpen:
+	default:
+		return
+	}
+	if c.want > 0 && c.g.InboundBuffered() < c.want {
+		return
+	}
+	c.want = 0
+	in, err := c.g.Peek(-1)
+	if err != nil || len(in) == 0 {
+		return
+	}
+	if n := c.r.cfg.Callbacks.OnData(c, in); n > 0 && c.state != stClosed {
+		_, _ = c.g.Discard(n)
+	}
+}
+
+func (c *rconn) Write(b []byte) error {
+	if c.state == stClosed {
+		return net.ErrClosed
+	}
+	_, err := c.g.Write(b)
+	return err
+}
+
+func (c *rconn) Writev(bs [][]byte) error {
+	if c.state == stClosed {
+		return net.ErrClosed
+	}
+	_, err := c.g.Writev(bs)
+	return err
+}
+
+func (c *rconn) Pending() int {
+	if c.state == stClosed {
+		return 0
+	}
+	return c.g.OutboundBuffered()
+}
+
+func (c *rconn) Buffered() int {
+	if c.state == stClosed {
+		return 0
+	}
+	return c.g.InboundBuffered()
+}
+
+func (c *rconn) WantBytes(n int) { c.want = n }
+
+func (c *rconn) Resume() {
+	if c.inCallback || c.state != stOpen {
+		return
+	}
+	c.inCallback = true
+	c.deliver()
+	c.inCallback = false
+	if c.state == stClosing {
+		c.closeNow()
+	}
+}
+
+func (c *rconn) SetTimeout(d time.Duration) {
+	if c.state != stOpen {
+		return
+	}
+	c.setTimer(d)
+}
+
+func (c *rconn) setTimer(d time.Duration) {
+	if d <= 0 {
+		c.loop.wheel.set(&c.tm, 0)
+		return
+	}
+	tick := c.r.cfg.Tick
+	c.loop.wheel.set(&c.tm, int64((c.loop.now+d+tick-1)/tick))
+}
+
+func (c *rconn) onTimer() {
+	switch c.state {
+	case stOpen:
+		if f := c.r.cfg.Callbacks.OnTimeout; f != nil {
+			c.inCallback = true
+			f(c)
+			c.inCallback = false
+			if c.state == stClosing {
+				c.closeNow()
+			}
+		}
+	case stFlushing:
+		c.progressClose()
+	case stDraining:
+		c.closeNow()
+	}
+}
+
+func (c *rconn) Close() {
+	switch c.state {
+	case stClosing, stClosed:
+		return
+	}
+	c.state = stClosing
+	if !c.inCallback {
+		c.closeNow()
+	}
+}
+
+// closeNow closes from the loop outside a gnet callback.
+func (c *rconn) closeNow() {
+	c.state = stClosing
+	_ = c.g.EventLoop().Close(c.g)
+}
+
+func (c *rconn) CloseGraceful() {
+	if c.state != stOpen {
+		return
+	}
+	c.state = stFlushing
+	c.flushUntil = c.loop.now + closeFlushTimeout
+	c.progressClose()
+}
+
+// closeFlushTimeout bounds how long CloseGraceful waits for queued output:
+// the layer above enforces its own write timeout before it gets here, so
+// this only catches a peer that stops reading during the final response.
+const closeFlushTimeout = 5 * time.Second
+
+// progressClose moves a graceful close forward: half-close once the
+// output is written, then drain; close outright if the output does not
+// drain in time.
+func (c *rconn) progressClose() {
+	if c.g.OutboundBuffered() > 0 {
+		if c.loop.now >= c.flushUntil {
+			c.Close()
+			return
+		}
+		c.setTimer(c.r.cfg.Tick)
+		return
+	}
+	if err := shutdownWrite(c.g.Fd()); err != nil {
+		c.Close()
+		return
+	}
+	c.state = stDraining
+	_, _ = c.g.Discard(-1)
+	c.setTimer(c.r.cfg.DrainTimeout)
+}
+
+func (c *rconn) Context() any         { return c.ctx }
+func (c *rconn) SetContext(v any)     { c.ctx = v }
+func (c *rconn) RemoteAddr() net.Addr { return c.remote }
+func (c *rconn) LocalAddr() net.Addr  { return c.local }
+func (c *rconn) Loop() *Loop          { return c.loop }
+func (c *rconn) AsyncClose() error    { return c.g.CloseWithCallback(nil) }
+func (c *rconn) Wake() error          { return c.g.Wake(nil) }
+func (c *rconn) String() string       { return fmt.Sprintf("conn %v", c.remote) }
+
+func (c *rconn) AsyncWritev(bs [][]byte, done func(err error)) error {
+	return c.g.AsyncWritev(bs, func(_ gnet.Conn, err error) error {
+		if done != nil {
+			done(err)
+		}
+		return nil
+	})
+}
+
+// gnetLogger sends gnet's log lines to slog.
+type gnetLogger struct{ l *slog.Logger }
+
+func (g gnetLogger) Debugf(format string, args ...any) {}
+func (g gnetLogger) Infof(format string, args ...any)  {}
+func (g gnetLogger) Warnf(format string, args ...any) {
+	g.l.Warn("gnet: " + fmt.Sprintf(format, args...))
+}
+func (g gnetLogger) Errorf(format string, args ...any) {
+	g.l.Error("gnet: " + fmt.Sprintf(format, args...))
+}
+func (g gnetLogger) Fatalf(format string, args ...any) {
+	g.l.Error("gnet: fatal: " + fmt.Sprintf(format, args...))
+}

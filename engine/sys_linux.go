@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// somaxconn reads net.core.somaxconn, the kernel's cap on listen backlogs,
+// or returns 4096 (the default since Linux 5.4) if it cannot be read.
+func somaxconn() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 4096
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 4096
+	}
+	return n
+}
+
+// defaultMaxConns is the open-file limit minus 128 descriptors kept for
+// listeners, epoll instances and the application's own files.
+func defaultMaxConns() int {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 256 {
+		return 1024
+	}
+	if rl.Cur > 1<<30 {
+		return 1 << 30
+	}
+	return int(rl.Cur) - 128
+}
+
+// listenerFDs returns the descriptors of this process's listening TCP
+// sockets bound to addr. gnet keeps its listeners to itself; this is how
+// the engine finds them to set the backlog or to close them early.
+func listenerFDs(addr *net.TCPAddr) ([]int, error) {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil, err
+	}
+	var fds []int
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+			continue
+		}
+		if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err != nil || v != 1 {
+			continue
+		}
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			continue
+		}
+		if sameAddr(sa, addr) {
+			fds = append(fds, fd)
+		}
+	}
+	return fds, nil
+}
+
+func sameAddr(sa unix.Sockaddr, addr *net.TCPAddr) bool {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return sa.Port == addr.Port && net.IP(sa.Addr[:]).Equal(addr.IP)
+	case *unix.SockaddrInet6:
+		return sa.Port == addr.Port && net.IP(sa.Addr[:]).Equal(addr.IP)
+	}
+	return false
+}
+
+// closeListener closes the listening socket behind fd at once, while the
+// descriptor number stays valid for gnet, which closes it at the end:
+// another socket is duplicated over it. The kernel then refuses new
+// connections to the address (nothing listens) while accepted ones go on.
+//
+// The stand-in is itself a non-blocking listener on an unused loopback
+// port: an epoll event already queued for the old socket may still make
+// gnet call accept on the number, and accept must then say EAGAIN (which
+// gnet ignores), not EINVAL (which stops its engine).
+func closeListener(fd int) error {
+	dummy, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dummy)
+	if err := unix.Bind(dummy, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return err
+	}
+	if err := unix.Listen(dummy, 0); err != nil {
+		return err
+	}
+	return unix.Dup3(dummy, fd, unix.O_CLOEXEC)
+}
+
+// localAddr returns the address a socket is bound to.
+func localAddr(fd int) (*net.TCPAddr, error) {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, err
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}, nil
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: append(net.IP(nil), sa.Addr[:]...), Port: sa.Port}, nil
+	}
+	return nil, fmt.Errorf("engine: unexpected socket address %T", sa)
+}
+
+// shutdownWrite half-closes the write side of a connection (FIN).
+func shutdownWrite(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) }
+
+// freePort asks the kernel for a free TCP port on host. With ReusePort,
+// gnet binds one listener per loop: a port of 0 would give each a
+// different port, so the engine picks one first.
+func freePort(host string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func closeFD(fd int)                 { _ = unix.Close(fd) }
+func listenFD(fd, backlog int) error { return unix.Listen(fd, backlog) }

@@ -1,0 +1,231 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluice-go/sluice/engine"
+)
+
+// Errors returned by Server.
+var (
+	// ErrServerClosed is returned by ListenAndServe and Wait after
+	// Shutdown or Close, like net/http's.
+	ErrServerClosed = errors.New("sluice: Server closed")
+	// ErrServeUnsupported is returned by Serve for models whose event
+	// loops own their listeners (Reactor, Single): use ListenAndServe.
+	ErrServeUnsupported = errors.New("sluice: this model listens itself; use ListenAndServe")
+	// ErrStarted is returned when a Server is started twice.
+	ErrStarted = errors.New("sluice: Server already started")
+)
+
+// Server serves HTTP/1.1 with a Handler. Set Handler and Config, then call
+// ListenAndServe (or Start and Wait). Config is copied when the server
+// starts. The methods are safe for concurrent use.
+type Server struct {
+	Handler Handler
+	Config  Config
+
+	cfg        Config // resolved; immutable after start
+	handler    Handler
+	mux        *Mux
+	serverName []byte
+	eng        engine.Engine
+	pool       *workPool
+
+	mu      sync.Mutex
+	started bool
+	closing atomic.Bool // Shutdown or Close was called
+	done    chan struct{}
+	err     error
+}
+
+// Start listens on addr (host:port; port 0 picks a free one) and serves
+// in the background. It returns once connections are being accepted.
+func (s *Server) Start(addr string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return ErrStarted
+	}
+	cfg, err := s.Config.resolve()
+	if err != nil {
+		return err
+	}
+	h := s.Handler
+	if h == nil {
+		h = HandlerFunc(func(c *Ctx) { _ = c.Error(404, "") })
+	}
+	s.cfg = cfg
+	s.handler = h
+	s.mux, _ = h.(*Mux)
+	if !cfg.NoServerHeader {
+		s.serverName = []byte(cfg.ServerName)
+	}
+	s.pool = newWorkPool(cfg.Workers, cfg.QueueLen)
+	eng, err := engine.New(engine.Config{
+		Model:             cfg.Model,
+		Loops:             cfg.Loops,
+		ReusePort:         cfg.ReusePort,
+		LoadBalancing:     cfg.LoadBalancing,
+		Delay:             cfg.Delay,
+		KeepAlive:         cfg.TCPKeepAlive,
+		SocketReadBuffer:  cfg.SocketReadBuffer,
+		SocketWriteBuffer: cfg.SocketWriteBuffer,
+		Backlog:           cfg.Backlog,
+		MaxConns:          cfg.MaxConns,
+		Logger:            cfg.Logger,
+		Callbacks: engine.Callbacks{
+			OnOpen:    s.onOpen,
+			OnData:    s.onData,
+			OnTimeout: s.onTimeout,
+			OnClose:   s.onClose,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if err := eng.ListenAndServe(addr); err != nil {
+		return err
+	}
+	s.eng = eng
+	s.started = true
+	s.done = make(chan struct{})
+	go func() {
+		err := eng.Wait()
+		s.pool.stop()
+		if err == nil || s.closing.Load() {
+			err = ErrServerClosed
+		}
+		s.err = err
+		close(s.done)
+	}()
+	return nil
+}
+
+// ListenAndServe listens on addr and serves until Shutdown or Close; it
+// then returns ErrServerClosed.
+func (s *Server) ListenAndServe(addr string) error {
+	if err := s.Start(addr); err != nil {
+		return err
+	}
+	return s.Wait()
+}
+
+// Serve serves connections accepted from l. The Reactor and Single models
+// accept on their own event loops, so for them it returns
+// ErrServeUnsupported (and closes nothing); use ListenAndServe.
+func (s *Server) Serve(l net.Listener) error {
+	return ErrServeUnsupported
+}
+
+// Wait blocks until the server has stopped and returns ErrServerClosed
+// after Shutdown or Close, or the error that stopped it.
+func (s *Server) Wait() error {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	if done == nil {
+		return ErrServerClosed
+	}
+	<-done
+	return s.err
+}
+
+// Addr returns the address the server listens on, or nil before Start.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.eng == nil {
+		return nil
+	}
+	return s.eng.Addr()
+}
+
+// Shutdown stops accepting connections, closes idle ones, lets every
+// request already read get its response (with "Connection: close") and
+// then closes its connection, and returns when all are closed or ctx is
+// done (then what is left is closed at once and ctx's error returned).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	eng := s.eng
+	s.mu.Unlock()
+	if eng == nil {
+		return ErrServerClosed
+	}
+	s.closing.Store(true)
+	eng.StopAccepting()
+	eng.ForEach(func(ec engine.Conn) {
+		if c, ok := ec.Context().(*conn); ok {
+			c.shutdown()
+		}
+	})
+	err := eng.Shutdown(ctx)
+	<-s.done
+	return err
+}
+
+// Close stops the server at once, closing every connection.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	eng := s.eng
+	s.mu.Unlock()
+	if eng == nil {
+		return ErrServerClosed
+	}
+	s.closing.Store(true)
+	err := eng.Close()
+	<-s.done
+	return err
+}
+
+// Stats returns connection counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	eng := s.eng
+	s.mu.Unlock()
+	if eng == nil {
+		return Stats{}
+	}
+	st := eng.Stats()
+	return Stats{OpenConns: st.Open, AcceptedConns: st.Accepted, RefusedConns: st.Refused}
+}
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	OpenConns     int64 // connections open now
+	AcceptedConns int64 // connections accepted since Start
+	RefusedConns  int64 // connections closed at accept: MaxConns reached
+}
+
+// shutdown closes an idle connection now; a busy one closes after the
+// response to the request it is serving (responses carry
+// "Connection: close" once the server is closing).
+func (c *conn) shutdown() {
+	if c.busy || c.partial != nil {
+		return
+	}
+	c.closing = true
+	c.ec.CloseGraceful()
+}
+
+// route picks the handler for x.
+func (s *Server) route(x *Ctx) {
+	if s.mux != nil {
+		s.mux.route(x)
+		return
+	}
+	x.route = s.handler
+}
+
+// logf logs a connection-level event at debug level.
+func (s *Server) logf(c *conn, format string, args ...any) {
+	if !s.cfg.Logger.Enabled(context.Background(), -4) {
+		return
+	}
+	s.cfg.Logger.Debug(fmt.Sprintf(format, args...), "remote", c.ec.RemoteAddr().String())
+}
