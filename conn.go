@@ -12,13 +12,13 @@ import (
 
 // What a connection's single deadline is for.
 const (
-	waitFirst  uint8 = iota // opened, no byte yet: HeaderReadTimeout
-	waitIdle                // between requests: IdleTimeout
-	waitHead                // a request's head is arriving: HeaderReadTimeout
-	waitBody                // its body is arriving: BodyReadTimeout
-	waitBusy                // a batch is with the workers: no deadline
-	waitQueue               // a batch waits for room in the pool queue: retry each tick
-	waitDrain               // output above the high-water mark: poll each tick
+	waitFirst uint8 = iota // opened, no byte yet: HeaderReadTimeout
+	waitIdle               // between requests: IdleTimeout
+	waitHead               // a request's head is arriving: HeaderReadTimeout
+	waitBody               // its body is arriving: BodyReadTimeout
+	waitBusy               // a batch is with the workers: no deadline
+	waitQueue              // a batch waits for room in the pool queue: retry each tick
+	waitDrain              // output above the high-water mark: poll each tick
 )
 
 // conn is the HTTP state of one connection. Loop-owned: every field is
@@ -365,10 +365,10 @@ func (c *conn) run(x *Ctx) (ok bool) {
 type batch struct {
 	c       *conn
 	ctxs    []*Ctx
-	in      []byte   // copy of the requests' bytes; the Ctx views point here
-	out     []byte   // responses not yet handed to the engine
+	in      []byte // copy of the requests' bytes; the Ctx views point here
+	out     []byte // responses not yet handed to the engine
 	vec     [1][]byte
-	tailErr error    // a parse error after the batch: answered after it
+	tailErr error // a parse error after the batch: answered after it
 	done    func(error)
 }
 

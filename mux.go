@@ -69,10 +69,10 @@ type muxTree struct {
 }
 
 type muxNode struct {
-	lit   map[string]*muxNode
-	wild  *muxNode
-	end   *muxLeaf // patterns that end here
-	rest  *muxLeaf // patterns whose remainder wildcard starts here
+	lit  map[string]*muxNode
+	wild *muxNode
+	end  *muxLeaf // patterns that end here
+	rest *muxLeaf // patterns whose remainder wildcard starts here
 }
 
 type muxLeaf struct {
