@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-go/sluice/codec/http1"
 	"github.com/sluice-go/sluice/engine"
+	"github.com/sluice-go/sluice/internal/bytesconv"
 )
 
 // What a connection's single deadline is for.
@@ -394,6 +395,11 @@ func (b *batch) own(src []byte) {
 	b.in = append((*p)[:0], src...)
 	for _, x := range b.ctxs {
 		x.req.Rebase(src, b.in)
+		for i := 0; i < x.nparams; i++ { // path values are views of the path
+			if off, ok := bytesconv.Offset(x.params[i].value, src); ok {
+				x.params[i].value = bytesconv.B2S(b.in[off : off+len(x.params[i].value)])
+			}
+		}
 		x.out = b
 	}
 }

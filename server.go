@@ -206,8 +206,8 @@ type Stats struct {
 // response to the request it is serving (responses carry
 // "Connection: close" once the server is closing).
 func (c *conn) shutdown() {
-	if c.busy || c.partial != nil {
-		return
+	if c.busy || c.partial != nil || c.ec.Readable() > 0 {
+		return // a request is being read or served: it closes after it
 	}
 	c.closing = true
 	c.ec.CloseGraceful()

@@ -66,6 +66,10 @@ type Conn interface {
 	// Buffered returns the input bytes received and not yet consumed.
 	// Loop-only.
 	Buffered() int
+	// Readable returns Buffered plus the bytes the kernel holds for the
+	// connection that the engine has not read yet: zero means the peer
+	// has sent nothing unanswered, so closing loses no request. Loop-only.
+	Readable() int
 	// WantBytes asks the engine not to call OnData again until at least n
 	// unconsumed bytes are buffered: a layer waiting for a large body of
 	// known length is then not called, and does not rescan, on every

@@ -429,6 +429,13 @@ func (c *rconn) Buffered() int {
 
 func (c *rconn) WantBytes(n int) { c.want = n }
 
+func (c *rconn) Readable() int {
+	if c.state == stClosed {
+		return 0
+	}
+	return c.g.InboundBuffered() + kernelUnread(c.g.Fd())
+}
+
 func (c *rconn) Resume() {
 	if c.inCallback || c.state != stOpen {
 		return

@@ -135,3 +135,12 @@ func freePort(host string) (int, error) {
 
 func closeFD(fd int)                 { _ = unix.Close(fd) }
 func listenFD(fd, backlog int) error { return unix.Listen(fd, backlog) }
+
+// kernelUnread returns the bytes in a socket's receive queue (FIONREAD).
+func kernelUnread(fd int) int {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCINQ)
+	if err != nil {
+		return 0
+	}
+	return n
+}

@@ -18,3 +18,17 @@ func B2S(b []byte) string {
 func S2B(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
+
+// Offset reports where s's bytes start inside b, if s is a view into b
+// (made with B2S of a part of b), so the view can be moved to a copy of b.
+func Offset(s string, b []byte) (int, bool) {
+	if len(s) == 0 || len(b) == 0 {
+		return 0, false
+	}
+	sp := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	bp := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	if sp < bp || sp+uintptr(len(s)) > bp+uintptr(len(b)) {
+		return 0, false
+	}
+	return int(sp - bp), true
+}

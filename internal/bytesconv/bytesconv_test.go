@@ -21,3 +21,16 @@ func TestAliases(t *testing.T) {
 		t.Errorf("B2S must alias its input, got %q", s)
 	}
 }
+
+func TestOffset(t *testing.T) {
+	b := []byte("hello, world")
+	if off, ok := Offset(B2S(b[7:12]), b); !ok || off != 7 {
+		t.Fatalf("Offset = %d, %v", off, ok)
+	}
+	if _, ok := Offset("world", b); ok {
+		t.Fatal("a string that is not a view must not be found")
+	}
+	if _, ok := Offset(B2S(b[7:12]), b[:8]); ok {
+		t.Fatal("a view past the end of b must not be found")
+	}
+}

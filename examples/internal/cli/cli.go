@@ -1,0 +1,85 @@
+// Package cli is what the HTTP examples share: the common flags, the
+// "listening on" line, and a clean stop on SIGINT or SIGTERM.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sluice-go/sluice"
+)
+
+// Flags are the flags every example takes.
+type Flags struct {
+	Addr   string
+	Model  string
+	Inline bool
+}
+
+// Register adds -addr, -model and -inline to fs.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor or single")
+	fs.BoolVar(&f.Inline, "inline", false, "reactor: run handlers on the event loops instead of the worker pool")
+}
+
+// Config turns the flags into a server Config.
+func (f *Flags) Config() (sluice.Config, error) {
+	m, err := sluice.ParseModel(f.Model)
+	if err != nil {
+		return sluice.Config{}, err
+	}
+	cfg := sluice.Config{Model: m}
+	if f.Inline {
+		cfg.Dispatch = sluice.DispatchInline
+	}
+	return cfg, nil
+}
+
+// Run serves h with cfg on addr, prints "listening on HOST:PORT" to out
+// once connections are accepted, and on SIGINT or SIGTERM (or when ctx is
+// done) shuts down, giving in-flight requests up to grace to finish.
+func Run(ctx context.Context, out io.Writer, addr string, cfg sluice.Config, h sluice.Handler, grace time.Duration) error {
+	srv := &sluice.Server{Handler: h, Config: cfg}
+	if err := srv.Start(addr); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "listening on %s\n", srv.Addr())
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- srv.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, sluice.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Main parses the flags, runs h and exits non-zero on error.
+func Main(h func(f *Flags) sluice.Handler) {
+	var f Flags
+	f.Register(flag.CommandLine)
+	flag.Parse()
+	cfg, err := f.Config()
+	if err == nil {
+		err = Run(context.Background(), os.Stdout, f.Addr, cfg, h(&f), 10*time.Second)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
