@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
+
+	"github.com/valyala/bytebufferpool"
 
 	"github.com/sluice-go/sluice/codec/http1"
 	"github.com/sluice-go/sluice/engine"
@@ -366,14 +367,18 @@ func (c *conn) run(x *Ctx) (ok bool) {
 type batch struct {
 	c       *conn
 	ctxs    []*Ctx
-	in      []byte // copy of the requests' bytes; the Ctx views point here
+	inBuf   *bytebufferpool.ByteBuffer
+	in      []byte // copy of the requests' bytes (inBuf.B); the Ctx views point here
 	out     []byte // responses not yet handed to the engine
 	vec     [1][]byte
 	tailErr error // a parse error after the batch: answered after it
 	done    func(error)
 }
 
-var batchIn = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// batchIn pools the copies of request bytes handed to workers; its
+// calibration keeps oversized buffers from being pooled after a burst of
+// large uploads.
+var batchIn bytebufferpool.Pool
 
 func (lp *loopState) getBatch(c *conn) *batch {
 	var b *batch
@@ -391,8 +396,9 @@ func (lp *loopState) getBatch(c *conn) *batch {
 // own copies the batch's request bytes out of the engine's buffer and
 // points every request at the copy.
 func (b *batch) own(src []byte) {
-	p := batchIn.Get().(*[]byte)
-	b.in = append((*p)[:0], src...)
+	b.inBuf = batchIn.Get()
+	b.inBuf.B = append(b.inBuf.B[:0], src...)
+	b.in = b.inBuf.B
 	for _, x := range b.ctxs {
 		x.req.Rebase(src, b.in)
 		for i := 0; i < x.nparams; i++ { // path values are views of the path
@@ -453,9 +459,8 @@ func (b *batch) complete(err error) {
 		lp.putCtx(x)
 	}
 	b.ctxs = b.ctxs[:0]
-	p := b.in[:0]
-	batchIn.Put(&p)
-	b.in = nil
+	batchIn.Put(b.inBuf)
+	b.inBuf, b.in = nil, nil
 	if cap(b.out) > maxKeptBody {
 		b.out = nil
 	}

@@ -52,21 +52,10 @@ func (s *Server) Start(addr string) error {
 	if s.started {
 		return ErrStarted
 	}
-	cfg, err := s.Config.resolve()
-	if err != nil {
+	if err := s.prepare(); err != nil {
 		return err
 	}
-	h := s.Handler
-	if h == nil {
-		h = HandlerFunc(func(c *Ctx) { _ = c.Error(404, "") })
-	}
-	s.cfg = cfg
-	s.handler = h
-	s.mux, _ = h.(*Mux)
-	if !cfg.NoServerHeader {
-		s.serverName = []byte(cfg.ServerName)
-	}
-	s.pool = newWorkPool(cfg.Workers, cfg.QueueLen)
+	cfg := s.cfg
 	eng, err := engine.New(engine.Config{
 		Model:             cfg.Model,
 		Loops:             cfg.Loops,
@@ -104,6 +93,26 @@ func (s *Server) Start(addr string) error {
 		s.err = err
 		close(s.done)
 	}()
+	return nil
+}
+
+// prepare resolves the configuration and builds what serving needs.
+func (s *Server) prepare() error {
+	cfg, err := s.Config.resolve()
+	if err != nil {
+		return err
+	}
+	h := s.Handler
+	if h == nil {
+		h = notFound
+	}
+	s.cfg = cfg
+	s.handler = h
+	s.mux, _ = h.(*Mux)
+	if !cfg.NoServerHeader {
+		s.serverName = []byte(cfg.ServerName)
+	}
+	s.pool = newWorkPool(cfg.Workers, cfg.QueueLen)
 	return nil
 }
 

@@ -240,7 +240,19 @@ func (r *reactor) Close() error {
 		return ErrClosed
 	}
 	r.tickOnce.Do(func() { close(r.stopTick) })
-	err := r.eng.Stop(context.Background())
+	// A task that returns ErrEngineShutdown on a loop stops gnet at once;
+	// Engine.Stop does the same but then polls every 500 ms for the end.
+	var err error
+	r.mu.Lock()
+	var first *Loop
+	if len(r.list) > 0 {
+		first = r.list[0]
+	}
+	r.mu.Unlock()
+	stop := gnet.RunnableFunc(func(context.Context) error { return gneterrors.ErrEngineShutdown })
+	if first == nil || first.engineData().gl.Execute(context.Background(), stop) != nil {
+		err = r.eng.Stop(context.Background())
+	}
 	<-r.done
 	if errors.Is(err, gneterrors.ErrEngineInShutdown) || errors.Is(err, gneterrors.ErrEmptyEngine) {
 		err = nil
