@@ -380,6 +380,7 @@ type rconn struct {
 	want       int // WantBytes: don't call OnData below this much input
 	state      uint8
 	inCallback bool          // inside a gnet callback: close by returning gnet.Close
+	inData     bool          // inside OnData: Resume must not re-enter it
 	flushUntil time.Duration // stFlushing: when to give up waiting
 
 	prev, next *rconn // the loop's connection list
@@ -404,7 +405,10 @@ func (c *rconn) deliver() {
 	if err != nil || len(in) == 0 {
 		return
 	}
-	if n := c.r.cfg.Callbacks.OnData(c, in); n > 0 && c.state != stClosed {
+	c.inData = true
+	n := c.r.cfg.Callbacks.OnData(c, in)
+	c.inData = false
+	if n > 0 && c.state != stClosed {
 		_, _ = c.g.Discard(n)
 	}
 }
@@ -449,7 +453,11 @@ func (c *rconn) Readable() int {
 }
 
 func (c *rconn) Resume() {
-	if c.inCallback || c.state != stOpen {
+	if c.inData || c.state != stOpen {
+		return
+	}
+	if c.inCallback { // e.g. from OnTimeout: the caller closes afterwards
+		c.deliver()
 		return
 	}
 	c.inCallback = true
