@@ -2,12 +2,14 @@ package sluice
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -45,7 +47,7 @@ func TestSlowReaderClosed(t *testing.T) {
 		// and then ends, well before 200 responses of 256 KiB.
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, err := io.Copy(io.Discard, c)
-		if err != nil {
+		if err != nil && !errors.Is(err, syscall.ECONNRESET) { // a reset: the request bytes were never read
 			t.Fatalf("read: %v after %d bytes", err, n)
 		}
 		if n >= 200*256<<10 {

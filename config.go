@@ -22,9 +22,13 @@ const (
 	// Single: one event loop accepts and serves everything, handlers
 	// inline on it: Node.js's design.
 	Single = engine.Single
+	// PerConn: one goroutine per connection reads, parses and runs the
+	// handler with blocking I/O: Go's net/http design, with sluice's
+	// parser and pipeline. Serve(listener) works with it.
+	PerConn = engine.PerConn
 )
 
-// ParseModel returns the model named "reactor" or "single".
+// ParseModel returns the model named "reactor", "single" or "perconn".
 func ParseModel(s string) (Model, error) { return engine.ParseModel(s) }
 
 // LoadBalancing chooses a loop for each new connection; see
@@ -65,7 +69,8 @@ type Config struct {
 	// Loops is the number of event loops (Reactor). Zero means GOMAXPROCS.
 	Loops int
 	// Dispatch chooses where handlers run. Zero is DispatchPool. The
-	// Single model always runs handlers inline.
+	// Single model always runs handlers inline; PerConn runs them on the
+	// connection's goroutine.
 	Dispatch Dispatch
 	// Workers is the most pool workers running handlers at once. Zero
 	// means 256 per GOMAXPROCS: enough for handlers that wait on I/O, few
@@ -168,13 +173,13 @@ func (cfg Config) resolve() (Config, error) {
 	if err := cfg.Limits.Validate(); err != nil {
 		return cfg, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	if cfg.Model != Reactor && cfg.Model != Single {
+	if cfg.Model != Reactor && cfg.Model != Single && cfg.Model != PerConn {
 		return cfg, fmt.Errorf("%w: unknown Model %v", ErrConfig, cfg.Model)
 	}
 	if cfg.Dispatch > DispatchInline {
 		return cfg, fmt.Errorf("%w: unknown Dispatch %d", ErrConfig, cfg.Dispatch)
 	}
-	if cfg.Model == Single {
+	if cfg.Model == Single || cfg.Model == PerConn {
 		cfg.Dispatch = DispatchInline
 	}
 	procs := runtime.GOMAXPROCS(0)

@@ -47,6 +47,24 @@ type Server struct {
 // Start listens on addr (host:port; port 0 picks a free one) and serves
 // in the background. It returns once connections are being accepted.
 func (s *Server) Start(addr string) error {
+	return s.start(func(eng engine.Engine) error { return eng.ListenAndServe(addr) })
+}
+
+// StartListener is Start with a listener of the caller's (PerConn only;
+// the event-loop models return ErrServeUnsupported).
+func (s *Server) StartListener(l net.Listener) error {
+	return s.start(func(eng engine.Engine) error {
+		if err := eng.Serve(l); err != nil {
+			if errors.Is(err, engine.ErrServeUnsupported) {
+				return ErrServeUnsupported
+			}
+			return err
+		}
+		return nil
+	})
+}
+
+func (s *Server) start(listen func(engine.Engine) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
@@ -67,6 +85,7 @@ func (s *Server) Start(addr string) error {
 		SocketWriteBuffer: cfg.SocketWriteBuffer,
 		Backlog:           cfg.Backlog,
 		MaxConns:          cfg.MaxConns,
+		WriteTimeout:      cfg.WriteTimeout,
 		Logger:            cfg.Logger,
 		Callbacks: engine.Callbacks{
 			OnOpen:    s.onOpen,
@@ -78,7 +97,7 @@ func (s *Server) Start(addr string) error {
 	if err != nil {
 		return err
 	}
-	if err := eng.ListenAndServe(addr); err != nil {
+	if err := listen(eng); err != nil {
 		return err
 	}
 	s.eng = eng
@@ -125,11 +144,15 @@ func (s *Server) ListenAndServe(addr string) error {
 	return s.Wait()
 }
 
-// Serve serves connections accepted from l. The Reactor and Single models
-// accept on their own event loops, so for them it returns
-// ErrServeUnsupported (and closes nothing); use ListenAndServe.
+// Serve serves connections accepted from l until Shutdown or Close, then
+// returns ErrServerClosed. Only the PerConn model takes a listener: the
+// event-loop models bind their own (their listening socket lives in their
+// epoll sets) and return ErrServeUnsupported; use ListenAndServe.
 func (s *Server) Serve(l net.Listener) error {
-	return ErrServeUnsupported
+	if err := s.StartListener(l); err != nil {
+		return err
+	}
+	return s.Wait()
 }
 
 // Wait blocks until the server has stopped and returns ErrServerClosed

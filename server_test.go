@@ -26,6 +26,7 @@ var modes = []mode{
 	{"reactor-pool", Config{Model: Reactor, Loops: 2}},
 	{"reactor-inline", Config{Model: Reactor, Loops: 2, Dispatch: DispatchInline}},
 	{"single", Config{Model: Single}},
+	{"perconn", Config{Model: PerConn}},
 }
 
 // harness is a running server for one test.

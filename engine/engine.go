@@ -20,6 +20,9 @@ const (
 	// Single: one gnet event loop accepts and serves every connection,
 	// Node.js's design. Handlers run on that loop.
 	Single
+	// PerConn: a net.Listener and one goroutine per connection, blocking
+	// reads: Go's net/http design. A connection's goroutine is its loop.
+	PerConn
 )
 
 func (m Model) String() string {
@@ -28,19 +31,23 @@ func (m Model) String() string {
 		return "reactor"
 	case Single:
 		return "single"
+	case PerConn:
+		return "perconn"
 	}
 	return fmt.Sprintf("Model(%d)", m)
 }
 
-// ParseModel returns the model named s ("reactor", "single").
+// ParseModel returns the model named s ("reactor", "single", "perconn").
 func ParseModel(s string) (Model, error) {
 	switch s {
 	case "reactor", "":
 		return Reactor, nil
 	case "single":
 		return Single, nil
+	case "perconn":
+		return PerConn, nil
 	}
-	return 0, fmt.Errorf("engine: unknown model %q (want reactor or single)", s)
+	return 0, fmt.Errorf("engine: unknown model %q (want reactor, single or perconn)", s)
 }
 
 // LoadBalancing chooses the loop for a new connection (Reactor without
@@ -192,6 +199,11 @@ type Config struct {
 	// after half-closing. Zero means 500 ms: enough for the peer's unread
 	// bytes in flight, short enough not to hold the fd.
 	DrainTimeout time.Duration
+	// WriteTimeout bounds each blocking write of the PerConn model (a
+	// peer that stops reading then fails the write and the connection
+	// closes). The event-loop models never block on writes and leave this
+	// to the layer above (Conn.Pending). Zero means 30 s; negative none.
+	WriteTimeout time.Duration
 	// Logger receives warnings and errors. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -211,6 +223,10 @@ type Engine interface {
 	// Shutdown or Close. It returns once the engine is serving (started is
 	// closed then) and the listener is bound; Wait blocks until it stops.
 	ListenAndServe(addr string) error
+	// Serve serves connections accepted from l, like ListenAndServe
+	// (returning once serving). Only PerConn takes a listener: the gnet
+	// models bind their own and return ErrServeUnsupported.
+	Serve(l net.Listener) error
 	// Addr returns the bound listener address once serving.
 	Addr() net.Addr
 	// Wait blocks until the engine has stopped and returns why: nil after
@@ -236,6 +252,9 @@ var (
 	ErrNoCallbacks = errors.New("engine: OnOpen, OnData and OnClose are required")
 	ErrStarted     = errors.New("engine: already started")
 	ErrClosed      = errors.New("engine: closed")
+	// ErrServeUnsupported: the gnet models accept on listeners they bind
+	// themselves (the listen socket is registered in their epoll sets).
+	ErrServeUnsupported = errors.New("engine: this model binds its own listener; use ListenAndServe")
 )
 
 // resolved is a Config with defaults applied.
@@ -247,7 +266,7 @@ func (c Config) resolved() (Config, error) {
 		return c, errors.New("engine: negative Loops, Backlog, socket buffer, Tick or DrainTimeout")
 	}
 	switch c.Model {
-	case Single:
+	case Single, PerConn:
 		c.Loops = 1
 	case Reactor:
 		if c.Loops == 0 {
@@ -268,6 +287,9 @@ func (c Config) resolved() (Config, error) {
 	if c.MaxConns == 0 {
 		c.MaxConns = defaultMaxConns()
 	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -279,6 +301,9 @@ func New(cfg Config) (Engine, error) {
 	cfg, err := cfg.resolved()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Model == PerConn {
+		return newPerConn(cfg), nil
 	}
 	return newReactor(cfg), nil
 }

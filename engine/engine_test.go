@@ -107,6 +107,7 @@ func models(t *testing.T, f func(t *testing.T, cfg Config)) {
 		{"reactor", Config{Model: Reactor, Loops: 2}},
 		{"reactor-reuseport", Config{Model: Reactor, Loops: 2, ReusePort: true}},
 		{"single", Config{Model: Single}},
+		{"perconn", Config{Model: PerConn}},
 	} {
 		t.Run(cfg.name, func(t *testing.T) {
 			ignore := goleak.IgnoreCurrent()

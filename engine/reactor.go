@@ -157,6 +157,8 @@ func (r *reactor) applyBacklog() {
 	}
 }
 
+func (r *reactor) Serve(net.Listener) error { return ErrServeUnsupported }
+
 func (r *reactor) Addr() net.Addr {
 	if r.addr == nil {
 		return nil

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -143,4 +145,15 @@ func kernelUnread(fd int) int {
 		return 0
 	}
 	return n
+}
+
+// rawConn is syscall.RawConn, named here so perconn.go needs no syscall
+// import.
+type rawConn = syscall.RawConn
+
+// isTemporaryAccept reports accept errors worth retrying: out of file
+// descriptors or memory, which pass as connections close.
+func isTemporaryAccept(err error) bool {
+	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) ||
+		errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.ENOMEM)
 }

@@ -42,7 +42,7 @@ func TestEcho(t *testing.T) {
 		{"obs-text value", "GET /echo HTTP/1.1\r\nHost: x\r\nX: caf\xe9\r\n\r\n",
 			description{"GET", "/echo", "", "HTTP/1.1", [][2]string{{"Host", "x"}, {"X", "caf\u00e9"}}, "", [][2]string{}}},
 	}
-	for _, model := range []string{"reactor", "single"} {
+	for _, model := range []string{"reactor", "single", "perconn"} {
 		addr, stop := clitest.Start(t, model, false, routes())
 		for _, tc := range cases {
 			c, err := net.Dial("tcp", addr)

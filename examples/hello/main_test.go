@@ -16,7 +16,7 @@ func TestHello(t *testing.T) {
 	for _, m := range []struct {
 		model  string
 		inline bool
-	}{{"reactor", false}, {"reactor", true}, {"single", false}} {
+	}{{"reactor", false}, {"reactor", true}, {"single", false}, {"perconn", false}} {
 		addr, stop := clitest.Start(t, m.model, m.inline, routes())
 		tr := &http.Transport{}
 		cl := &http.Client{Transport: tr}

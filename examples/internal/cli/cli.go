@@ -26,7 +26,7 @@ type Flags struct {
 // Register adds -addr, -model and -inline to fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor or single")
+	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor, single or perconn")
 	fs.BoolVar(&f.Inline, "inline", false, "reactor: run handlers on the event loops instead of the worker pool")
 }
 

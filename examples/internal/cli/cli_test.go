@@ -14,7 +14,7 @@ import (
 
 func TestRunPrintsAndStops(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent()) // gnet starts a process-wide ants pool at init
-	for _, model := range []string{"reactor", "single"} {
+	for _, model := range []string{"reactor", "single", "perconn"} {
 		addr, stop := clitest.Start(t, model, false, sluice.HandlerFunc(func(c *sluice.Ctx) { _ = c.String(200, "ok") }))
 		tr := &http.Transport{}
 		resp, err := (&http.Client{Transport: tr}).Get("http://" + addr + "/")

@@ -1,0 +1,507 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// perConn runs the PerConn model: a net.Listener, an accept goroutine and
+// one goroutine per connection with blocking reads, as net/http does. The
+// connection's goroutine is its loop: every callback runs there.
+type perConn struct {
+	cfg   Config
+	start time.Time
+
+	started   atomic.Bool
+	ln        net.Listener
+	accepting atomic.Bool
+	done      chan struct{}
+	doneOnce  sync.Once
+	acceptErr error // set before done is closed, when Accept failed for good
+
+	mu    sync.Mutex
+	conns map[*pconn]struct{} // guarded by mu
+	wg    sync.WaitGroup      // the accept goroutine and every connection's
+
+	open, accepted, refused atomic.Int64
+}
+
+func newPerConn(cfg Config) *perConn {
+	return &perConn{cfg: cfg, done: make(chan struct{}), conns: make(map[*pconn]struct{})}
+}
+
+func (e *perConn) ListenAndServe(addr string) error {
+	lc := net.ListenConfig{KeepAlive: -1} // set per connection below
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil {
+		return err
+	}
+	if e.cfg.Backlog > 0 {
+		e.applyBacklog(ln)
+	}
+	if err := e.Serve(ln); err != nil {
+		ln.Close()
+		return err
+	}
+	return nil
+}
+
+// applyBacklog re-listens with the configured backlog (Go listens with
+// somaxconn) and warns when the kernel clips it.
+func (e *perConn) applyBacklog(ln net.Listener) {
+	if max := somaxconn(); e.cfg.Backlog > max {
+		e.cfg.Logger.Warn("engine: listen backlog clipped by net.core.somaxconn",
+			"requested", e.cfg.Backlog, "somaxconn", max)
+	}
+	sc, ok := ln.(syscallConner)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = raw.Control(func(fd uintptr) {
+		if err := listenFD(int(fd), e.cfg.Backlog); err != nil {
+			e.cfg.Logger.Warn("engine: cannot set the listen backlog", "err", err)
+		}
+	})
+}
+
+type syscallConner interface {
+	SyscallConn() (rawConn, error)
+}
+
+func (e *perConn) Serve(ln net.Listener) error {
+	if !e.started.CompareAndSwap(false, true) {
+		return ErrStarted
+	}
+	e.ln = ln
+	e.start = time.Now()
+	e.accepting.Store(true)
+	e.wg.Add(1)
+	go e.acceptLoop()
+	return nil
+}
+
+func (e *perConn) acceptLoop() {
+	defer e.wg.Done()
+	var backoff time.Duration
+	for {
+		nc, err := e.ln.Accept()
+		if err != nil {
+			if !e.accepting.Load() {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporaryAccept(err) {
+				// EMFILE and friends: wait and retry, as net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				e.cfg.Logger.Warn("engine: accept failed; retrying", "err", err, "in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			e.acceptErr = err
+			e.finish()
+			return
+		}
+		backoff = 0
+		if max := e.cfg.MaxConns; max > 0 && e.open.Load() >= int64(max) {
+			e.refused.Add(1)
+			nc.Close()
+			continue
+		}
+		e.open.Add(1)
+		e.accepted.Add(1)
+		c := newPConn(e, nc)
+		e.mu.Lock()
+		e.conns[c] = struct{}{}
+		e.mu.Unlock()
+		e.wg.Add(1)
+		go c.serve()
+	}
+}
+
+func (e *perConn) Addr() net.Addr {
+	if e.ln == nil {
+		return nil
+	}
+	return e.ln.Addr()
+}
+
+func (e *perConn) Wait() error {
+	<-e.done
+	return e.acceptErr
+}
+
+func (e *perConn) finish() { e.doneOnce.Do(func() { close(e.done) }) }
+
+func (e *perConn) StopAccepting() {
+	if e.accepting.CompareAndSwap(true, false) && e.ln != nil {
+		e.ln.Close()
+	}
+}
+
+func (e *perConn) ForEach(fn func(c Conn)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for c := range e.conns {
+		c.post(fn)
+	}
+}
+
+func (e *perConn) Shutdown(ctx context.Context) error {
+	e.StopAccepting()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	var err error
+wait:
+	for e.open.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case <-t.C:
+		}
+	}
+	if cerr := e.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (e *perConn) Close() error {
+	if e.ln == nil {
+		return ErrClosed
+	}
+	e.StopAccepting()
+	e.mu.Lock()
+	for c := range e.conns {
+		c.nc.Close()
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	e.finish()
+	return nil
+}
+
+func (e *perConn) Stats() Stats {
+	return Stats{Open: e.open.Load(), Accepted: e.accepted.Load(), Refused: e.refused.Load()}
+}
+
+// pconn is one connection of the PerConn model. Its goroutine owns every
+// field not marked otherwise.
+type pconn struct {
+	e      *perConn
+	nc     net.Conn
+	loop   Loop
+	ctx    any
+	remote net.Addr // immutable
+	local  net.Addr // immutable
+
+	buf      []byte // unconsumed input is buf[off:]
+	off      int
+	want     int
+	deadline time.Time // SetTimeout's deadline; zero when disarmed
+	state    uint8
+	inData   bool
+	woken    bool
+	drainEnd time.Time
+
+	wmu sync.Mutex // serializes writes: the goroutine and AsyncWritev callers
+
+	tmu   sync.Mutex     // guards tasks
+	tasks []func(c Conn) // posted by ForEach and Wake; run on the goroutine
+}
+
+// pconnBuf is the first read buffer of a connection; it doubles as a
+// request outgrows it.
+const pconnBuf = 4 << 10
+
+func newPConn(e *perConn, nc net.Conn) *pconn {
+	c := &pconn{e: e, nc: nc, remote: nc.RemoteAddr(), local: nc.LocalAddr()}
+	c.loop.ID = -1
+	if tc, ok := nc.(*net.TCPConn); ok {
+		cfg := &e.cfg
+		_ = tc.SetNoDelay(!cfg.Delay)
+		if cfg.KeepAlive > 0 {
+			_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: cfg.KeepAlive})
+		} else {
+			_ = tc.SetKeepAlive(false)
+		}
+		if cfg.SocketReadBuffer > 0 {
+			_ = tc.SetReadBuffer(cfg.SocketReadBuffer)
+		}
+		if cfg.SocketWriteBuffer > 0 {
+			_ = tc.SetWriteBuffer(cfg.SocketWriteBuffer)
+		}
+	}
+	return c
+}
+
+// serve is the connection's goroutine: read, deliver, run posted tasks,
+// fire the deadline, until the connection closes.
+func (c *pconn) serve() {
+	e := c.e
+	var closeErr error
+	defer func() {
+		c.nc.Close()
+		c.state = stClosed
+		e.mu.Lock()
+		delete(e.conns, c)
+		e.mu.Unlock()
+		e.open.Add(-1)
+		c.tick()
+		e.cfg.Callbacks.OnClose(c, closeErr)
+		e.wg.Done()
+	}()
+	c.tick()
+	e.cfg.Callbacks.OnOpen(c)
+	for c.state == stOpen || c.state == stDraining {
+		c.runTasks()
+		if c.state == stOpen && c.woken {
+			c.woken = false
+			c.deliver()
+			continue
+		}
+		if c.state != stOpen && c.state != stDraining {
+			break
+		}
+		// Re-check posted tasks after arming the deadline: a task posted
+		// before it would otherwise have its wake-up overwritten.
+		_ = c.nc.SetReadDeadline(c.readDeadline())
+		if c.hasTasks() {
+			continue
+		}
+		if len(c.buf) == cap(c.buf) {
+			c.grow()
+		}
+		n, err := c.nc.Read(c.buf[len(c.buf):cap(c.buf)])
+		c.tick()
+		if n > 0 {
+			c.buf = c.buf[:len(c.buf)+n]
+			if c.state == stDraining {
+				c.buf, c.off = c.buf[:0], 0
+			} else {
+				c.deliver()
+			}
+		}
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.onDeadline()
+			continue
+		}
+		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+			closeErr = err
+		}
+		return
+	}
+}
+
+// readDeadline is the sooner of the connection's deadline and, while
+// draining, the end of the drain.
+func (c *pconn) readDeadline() time.Time {
+	if c.state == stDraining {
+		return c.drainEnd
+	}
+	return c.deadline
+}
+
+// onDeadline runs when a Read timed out: a posted task (handled at the
+// top of the loop), the end of a drain, or the connection's deadline.
+func (c *pconn) onDeadline() {
+	now := time.Now()
+	switch {
+	case c.state == stDraining && !now.Before(c.drainEnd):
+		c.Close()
+	case c.state == stOpen && !c.deadline.IsZero() && !now.Before(c.deadline):
+		c.deadline = time.Time{}
+		if f := c.e.cfg.Callbacks.OnTimeout; f != nil {
+			f(c)
+		}
+	}
+}
+
+func (c *pconn) tick() { c.loop.now = time.Since(c.e.start) }
+
+func (c *pconn) grow() {
+	if c.off > 0 { // move the unconsumed bytes to the front first
+		n := copy(c.buf, c.buf[c.off:])
+		c.buf, c.off = c.buf[:n], 0
+		if n < cap(c.buf) {
+			return
+		}
+	}
+	size := max(2*cap(c.buf), pconnBuf)
+	nb := make([]byte, len(c.buf), size)
+	copy(nb, c.buf)
+	c.buf = nb
+}
+
+func (c *pconn) deliver() {
+	if c.state != stOpen || c.inData {
+		return
+	}
+	in := c.buf[c.off:]
+	if len(in) == 0 || c.want > 0 && len(in) < c.want {
+		return
+	}
+	c.want = 0
+	c.inData = true
+	n := c.e.cfg.Callbacks.OnData(c, in)
+	c.inData = false
+	c.off += n
+	if c.off == len(c.buf) {
+		c.buf, c.off = c.buf[:0], 0
+		if cap(c.buf) > 64<<10 { // a large request passed: let the memory go
+			c.buf = nil
+		}
+	}
+}
+
+func (c *pconn) post(fn func(c Conn)) {
+	c.tmu.Lock()
+	c.tasks = append(c.tasks, fn)
+	c.tmu.Unlock()
+	_ = c.nc.SetReadDeadline(time.Now()) // interrupt a blocked Read
+}
+
+func (c *pconn) hasTasks() bool {
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	return len(c.tasks) > 0
+}
+
+func (c *pconn) runTasks() {
+	c.tmu.Lock()
+	tasks := c.tasks
+	c.tasks = nil
+	c.tmu.Unlock()
+	for _, fn := range tasks {
+		if c.state == stOpen {
+			fn(c)
+		}
+	}
+}
+
+func (c *pconn) Write(b []byte) error {
+	if c.state == stClosed || c.state == stClosing {
+		return net.ErrClosed
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(func() error { _, err := c.nc.Write(b); return err })
+}
+
+func (c *pconn) Writev(bs [][]byte) error {
+	if c.state == stClosed || c.state == stClosing {
+		return net.ErrClosed
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writevLocked(bs)
+}
+
+func (c *pconn) writevLocked(bs [][]byte) error {
+	return c.writeLocked(func() error {
+		v := net.Buffers(bs)
+		_, err := v.WriteTo(c.nc)
+		return err
+	})
+}
+
+// writeLocked runs w with the write deadline; a failed write closes the
+// connection (the goroutine's Read then ends).
+func (c *pconn) writeLocked(w func() error) error {
+	if d := c.e.cfg.WriteTimeout; d > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
+	}
+	err := w()
+	if err != nil {
+		c.nc.Close()
+	}
+	return err
+}
+
+func (c *pconn) Pending() int     { return 0 } // writes complete before they return
+func (c *pconn) Buffered() int    { return len(c.buf) - c.off }
+func (c *pconn) WantBytes(n int)  { c.want = n }
+func (c *pconn) Context() any     { return c.ctx }
+func (c *pconn) SetContext(v any) { c.ctx = v }
+func (c *pconn) Loop() *Loop      { return &c.loop }
+
+func (c *pconn) RemoteAddr() net.Addr { return c.remote }
+func (c *pconn) LocalAddr() net.Addr  { return c.local }
+
+func (c *pconn) Readable() int {
+	n := c.Buffered()
+	if sc, ok := c.nc.(syscallConner); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			_ = raw.Control(func(fd uintptr) { n += kernelUnread(int(fd)) })
+		}
+	}
+	return n
+}
+
+func (c *pconn) Resume() { c.deliver() }
+
+func (c *pconn) SetTimeout(d time.Duration) {
+	if d <= 0 {
+		c.deadline = time.Time{}
+		return
+	}
+	c.deadline = time.Now().Add(d)
+}
+
+func (c *pconn) Close() {
+	if c.state == stClosed {
+		return
+	}
+	c.state = stClosing
+	c.nc.Close()
+}
+
+// CloseGraceful half-closes (writes here are already complete), then
+// reads and discards until the peer closes or DrainTimeout passes.
+func (c *pconn) CloseGraceful() {
+	if c.state != stOpen {
+		return
+	}
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok || tc.CloseWrite() != nil {
+		c.Close()
+		return
+	}
+	c.state = stDraining
+	c.drainEnd = time.Now().Add(c.e.cfg.DrainTimeout)
+	c.buf, c.off = c.buf[:0], 0
+}
+
+// AsyncWritev writes bs from the calling goroutine, after any write in
+// progress, and then calls done there too: a PerConn connection's loop is
+// blocked in Read and cannot run it.
+func (c *pconn) AsyncWritev(bs [][]byte, done func(error)) error {
+	c.wmu.Lock()
+	err := c.writevLocked(bs)
+	c.wmu.Unlock()
+	if done != nil {
+		done(err)
+	}
+	return nil
+}
+
+func (c *pconn) AsyncClose() error { return c.nc.Close() }
+
+// Wake delivers the buffered input again on the connection's goroutine.
+func (c *pconn) Wake() error {
+	c.post(func(Conn) { c.woken = true })
+	return nil
+}
