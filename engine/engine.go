@@ -82,6 +82,13 @@ type Conn interface {
 	// known length is then not called, and does not rescan, on every
 	// read. OnData clears it. Loop-only.
 	WantBytes(n int)
+	// PauseRead stops reading from the socket: the kernel keeps what
+	// arrives and the peer's TCP window closes. ResumeRead reads again.
+	// Input already buffered is still offered to Resume and Wake. For
+	// backpressure: a layer that cannot take more input pauses until its
+	// consumer catches up. Loop-only.
+	PauseRead()
+	ResumeRead()
 	// Resume offers the buffered input to OnData again, as if it had just
 	// arrived: for a layer that consumed nothing while it was busy. Must
 	// not be called from inside OnData. Loop-only.

@@ -182,7 +182,7 @@ func (e *perConn) Close() error {
 	e.StopAccepting()
 	e.mu.Lock()
 	for c := range e.conns {
-		c.nc.Close()
+		c.closeFromOutside()
 	}
 	e.mu.Unlock()
 	e.wg.Wait()
@@ -211,12 +211,14 @@ type pconn struct {
 	state    uint8
 	inData   bool
 	woken    bool
+	paused   bool
 	drainEnd time.Time
 
 	wmu sync.Mutex // serializes writes: the goroutine and AsyncWritev callers
 
 	tmu   sync.Mutex     // guards tasks
 	tasks []func(c Conn) // posted by ForEach and Wake; run on the goroutine
+	kick  chan struct{}  // wakes the goroutine while it waits, paused
 }
 
 // pconnBuf is the first read buffer of a connection; it doubles as a
@@ -224,7 +226,7 @@ type pconn struct {
 const pconnBuf = 4 << 10
 
 func newPConn(e *perConn, nc net.Conn) *pconn {
-	c := &pconn{e: e, nc: nc, remote: nc.RemoteAddr(), local: nc.LocalAddr()}
+	c := &pconn{e: e, nc: nc, remote: nc.RemoteAddr(), local: nc.LocalAddr(), kick: make(chan struct{}, 1)}
 	c.loop.ID = -1
 	if tc, ok := nc.(*net.TCPConn); ok {
 		cfg := &e.cfg
@@ -272,6 +274,10 @@ func (c *pconn) serve() {
 		if c.state != stOpen && c.state != stDraining {
 			break
 		}
+		if c.paused && c.state == stOpen {
+			c.waitPaused()
+			continue
+		}
 		// Re-check posted tasks after arming the deadline: a task posted
 		// before it would otherwise have its wake-up overwritten.
 		_ = c.nc.SetReadDeadline(c.readDeadline())
@@ -303,6 +309,23 @@ func (c *pconn) serve() {
 			closeErr = err
 		}
 		return
+	}
+}
+
+// waitPaused blocks, not reading, until a task is posted, the deadline
+// passes or the connection is closed from elsewhere.
+func (c *pconn) waitPaused() {
+	var timeout <-chan time.Time
+	if !c.deadline.IsZero() {
+		t := time.NewTimer(time.Until(c.deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-c.kick:
+	case <-timeout:
+		c.tick()
+		c.onDeadline()
 	}
 }
 
@@ -372,6 +395,10 @@ func (c *pconn) post(fn func(c Conn)) {
 	c.tasks = append(c.tasks, fn)
 	c.tmu.Unlock()
 	_ = c.nc.SetReadDeadline(time.Now()) // interrupt a blocked Read
+	select {                             // or a paused wait
+	case c.kick <- struct{}{}:
+	default:
+	}
 }
 
 func (c *pconn) hasTasks() bool {
@@ -453,6 +480,9 @@ func (c *pconn) Readable() int {
 
 func (c *pconn) Resume() { c.deliver() }
 
+func (c *pconn) PauseRead()  { c.paused = true }
+func (c *pconn) ResumeRead() { c.paused = false }
+
 func (c *pconn) SetTimeout(d time.Duration) {
 	if d <= 0 {
 		c.deadline = time.Time{}
@@ -467,6 +497,10 @@ func (c *pconn) Close() {
 	}
 	c.state = stClosing
 	c.nc.Close()
+	select { // a paused goroutine must notice
+	case c.kick <- struct{}{}:
+	default:
+	}
 }
 
 // CloseGraceful half-closes (writes here are already complete), then
@@ -498,7 +532,18 @@ func (c *pconn) AsyncWritev(bs [][]byte, done func(error)) error {
 	return nil
 }
 
-func (c *pconn) AsyncClose() error { return c.nc.Close() }
+func (c *pconn) AsyncClose() error {
+	c.closeFromOutside()
+	return nil
+}
+
+// closeFromOutside closes from another goroutine: the socket now (which
+// ends a blocked Read or Write) and the goroutine's state via a task (which
+// ends a paused wait).
+func (c *pconn) closeFromOutside() {
+	c.nc.Close()
+	c.post(func(Conn) { c.Close() })
+}
 
 // Wake delivers the buffered input again on the connection's goroutine.
 func (c *pconn) Wake() error {

@@ -54,6 +54,7 @@ func newReactor(cfg Config) *reactor {
 // loopData is the engine's part of a Loop.
 type loopData struct {
 	gl    gnet.EventLoop
+	epfd  int   // gnet's epoll descriptor for pausing reads, or -1
 	conns rconn // sentinel of the loop's connection list
 	tick  gnet.RunnableFunc
 }
@@ -291,7 +292,7 @@ func (r *reactor) loopFor(gl gnet.EventLoop) *Loop {
 	}
 	l := &Loop{ID: len(r.list)}
 	l.wheel.init()
-	ld := &loopData{gl: gl}
+	ld := &loopData{gl: gl, epfd: epollFD(gl)}
 	ld.conns.next, ld.conns.prev = &ld.conns, &ld.conns
 	ld.tick = func(context.Context) error {
 		l.now = time.Since(r.start)
@@ -379,7 +380,8 @@ type rconn struct {
 	ctx    any
 
 	tm         timer
-	want       int // WantBytes: don't call OnData below this much input
+	want       int  // WantBytes: don't call OnData below this much input
+	paused     bool // PauseRead: the socket's read interest is off
 	state      uint8
 	inCallback bool          // inside a gnet callback: close by returning gnet.Close
 	inData     bool          // inside OnData: Resume must not re-enter it
@@ -446,6 +448,27 @@ func (c *rconn) Buffered() int {
 }
 
 func (c *rconn) WantBytes(n int) { c.want = n }
+
+func (c *rconn) PauseRead() {
+	if c.state != stOpen {
+		return
+	}
+	// Always re-apply: gnet re-arms reads when it flushes output.
+	if ld := c.loop.engineData(); ld.epfd >= 0 {
+		if setReadInterest(ld.epfd, c.g.Fd(), false, c.g.OutboundBuffered() > 0) == nil {
+			c.paused = true
+		}
+	}
+}
+
+func (c *rconn) ResumeRead() {
+	if !c.paused || c.state != stOpen {
+		return
+	}
+	c.paused = false
+	ld := c.loop.engineData()
+	_ = setReadInterest(ld.epfd, c.g.Fd(), true, c.g.OutboundBuffered() > 0)
+}
 
 func (c *rconn) Readable() int {
 	if c.state == stClosed {

@@ -18,9 +18,10 @@ import (
 
 // Flags are the flags every example takes.
 type Flags struct {
-	Addr   string
-	Model  string
-	Inline bool
+	Addr      string
+	Model     string
+	Inline    bool
+	ReusePort bool
 }
 
 // Register adds -addr, -model and -inline to fs.
@@ -28,6 +29,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor, single or perconn")
 	fs.BoolVar(&f.Inline, "inline", false, "reactor: run handlers on the event loops instead of the worker pool")
+	fs.BoolVar(&f.ReusePort, "reuseport", false, "reactor: one SO_REUSEPORT listener per loop instead of one acceptor")
 }
 
 // Config turns the flags into a server Config.
@@ -36,7 +38,7 @@ func (f *Flags) Config() (sluice.Config, error) {
 	if err != nil {
 		return sluice.Config{}, err
 	}
-	cfg := sluice.Config{Model: m}
+	cfg := sluice.Config{Model: m, ReusePort: f.ReusePort}
 	if f.Inline {
 		cfg.Dispatch = sluice.DispatchInline
 	}
