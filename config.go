@@ -106,6 +106,18 @@ type Config struct {
 
 	// Limits bounds request-lines, header sections and bodies.
 	Limits Limits
+	// StreamThreshold is the Content-Length, in bytes, above which a
+	// request body is not buffered whole: the handler reads it as it
+	// arrives with Ctx.BodyReader, and the connection stops being read
+	// while the handler is behind. Routes wrapped with Streaming stream
+	// every body, chunked ones included. Zero means 1 MiB; negative
+	// streams every Content-Length body.
+	StreamThreshold int64
+	// MaxStreamBytes bounds a streamed body; a larger Content-Length gets
+	// 413 at once and a chunked body fails the handler's read when it
+	// passes it. Zero means no limit: a stream costs a fixed window of
+	// memory whatever its length, so the handler decides what to keep.
+	MaxStreamBytes int64
 	// MaxPipelined is the most requests taken from one connection's input
 	// at a time (one pool task, or one run on the loop before other
 	// connections get their turn). Zero means 64.
@@ -190,6 +202,15 @@ func (cfg Config) resolve() (Config, error) {
 		cfg.QueueLen = 64 * cfg.Workers
 	}
 	cfg.Limits = cfg.Limits.Resolved()
+	switch {
+	case cfg.StreamThreshold == 0:
+		cfg.StreamThreshold = 1 << 20
+	case cfg.StreamThreshold < 0:
+		cfg.StreamThreshold = 0
+	}
+	if cfg.MaxStreamBytes < 0 {
+		return cfg, fmt.Errorf("%w: MaxStreamBytes must not be negative", ErrConfig)
+	}
 	if cfg.MaxPipelined == 0 {
 		cfg.MaxPipelined = 64
 	}

@@ -3,6 +3,7 @@ package sluice
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 
 	"github.com/valyala/bytebufferpool"
@@ -14,13 +15,14 @@ import (
 
 // What a connection's single deadline is for.
 const (
-	waitFirst uint8 = iota // opened, no byte yet: HeaderReadTimeout
-	waitIdle               // between requests: IdleTimeout
-	waitHead               // a request's head is arriving: HeaderReadTimeout
-	waitBody               // its body is arriving: BodyReadTimeout
-	waitBusy               // a batch is with the workers: no deadline
-	waitQueue              // a batch waits for room in the pool queue: retry each tick
-	waitDrain              // output above the high-water mark: poll each tick
+	waitFirst  uint8 = iota // opened, no byte yet: HeaderReadTimeout
+	waitIdle                // between requests: IdleTimeout
+	waitHead                // a request's head is arriving: HeaderReadTimeout
+	waitBody                // its body is arriving: BodyReadTimeout
+	waitBusy                // a batch is with the workers: no deadline
+	waitQueue               // a batch waits for room in the pool queue: retry each tick
+	waitDrain               // output above the high-water mark: poll each tick
+	waitStream              // a streamed body is arriving: BodyReadTimeout from its last bytes
 )
 
 // conn is the HTTP state of one connection. Loop-owned: every field is
@@ -31,9 +33,10 @@ type conn struct {
 	ec  engine.Conn
 	lp  *loopState
 
-	partial  *Ctx  // the request being parsed; nil between requests
-	wait     uint8 // what the deadline is for
-	busy     bool  // a batch is with the workers (or queued for them)
+	partial  *Ctx    // the request being parsed; nil between requests
+	stream   *stream // the body being streamed to a handler; nil when none
+	wait     uint8   // what the deadline is for
+	busy     bool    // a batch is with the workers (or queued for them)
 	queued   *batch
 	closing  bool // answer what is parsed, then close
 	sent100  bool // "100 Continue" sent for the partial request
@@ -60,7 +63,7 @@ func (lp *loopState) getCtx(c *conn) *Ctx {
 		lp.free = lp.free[:n-1]
 	} else {
 		x = &Ctx{}
-		x.parser.SetLimits(lp.srv.cfg.Limits)
+		x.parser.SetLimits(lp.srv.parserLimits)
 	}
 	x.c = c
 	x.out = lp
@@ -110,6 +113,10 @@ func (s *Server) onClose(ec engine.Conn, err error) {
 		c.lp.putCtx(c.partial)
 		c.partial = nil
 	}
+	if c.stream != nil {
+		c.stream.pipe.finish(ErrBodyClosed)
+		c.stream = nil
+	}
 	c.closing = true
 }
 
@@ -126,7 +133,13 @@ func (c *conn) read(in []byte) int {
 	if c.closing {
 		return len(in) // after the last response: discard
 	}
+	if c.stream != nil {
+		return c.feed(in)
+	}
 	if c.busy || c.wait == waitDrain {
+		// Backpressure: stop reading the socket until the requests in
+		// hand are answered; the cap catches what arrives meanwhile.
+		c.ec.PauseRead()
 		if len(in) > c.srv.cfg.MaxBufferedInput {
 			c.srv.logf(c, "closing: %d bytes of input buffered while busy (limit %d)", len(in), c.srv.cfg.MaxBufferedInput)
 			c.ec.Close()
@@ -155,6 +168,21 @@ func (c *conn) read(in []byte) int {
 			x = lp.getCtx(c)
 		}
 		k, err := x.parser.Parse(in[used:], &x.req)
+		if err == http1.ErrNeedMore && x.parser.InBody() && !x.planned {
+			var streamed bool
+			if streamed, err = c.planBody(x); streamed {
+				if b == nil {
+					b = lp.getBatch(c)
+					batchStart = used
+				}
+				b.ctxs = append(b.ctxs, x)
+				used += c.startStream(x, in[used:])
+				break // nothing more is parsed until the stream and the batch are done
+			}
+			if err == nil {
+				k, err = x.parser.Parse(in[used:], &x.req) // the buffered limit may refuse it now
+			}
+		}
 		if err == http1.ErrNeedMore {
 			c.partial = x
 			c.needMore(x, len(in)-used, b != nil)
@@ -174,7 +202,23 @@ func (c *conn) read(in []byte) int {
 			break
 		}
 		used += k
-		c.srv.route(x)
+		if !x.planned {
+			c.srv.route(x)
+		}
+		if !isStreaming(x.route) && int64(len(x.req.Body)) > c.srv.cfg.Limits.MaxBodyBytes {
+			// It arrived whole, but a buffered route takes no more than
+			// the buffered limit (R42).
+			lp.putCtx(x)
+			e := &http1.Error{Status: 413, Rule: "R42", Reason: "request body exceeds the body limit"}
+			if b != nil {
+				tailErr = e
+			} else {
+				c.parseError(e)
+			}
+			c.closing = true
+			used = len(in)
+			break
+		}
 		if b == nil && (c.srv.cfg.Dispatch == DispatchInline || isInline(x.route)) {
 			c.serve(x)
 			keep := x.keep
@@ -202,7 +246,9 @@ func (c *conn) read(in []byte) int {
 		b.tailErr = tailErr
 		b.own(in[batchStart:used])
 		c.busy = true
-		c.setWait(waitBusy)
+		if c.stream == nil { // a stream keeps the body deadline it armed
+			c.setWait(waitBusy)
+		}
 		if !c.srv.pool.submit(b) {
 			c.queued = b
 			c.setWait(waitQueue)
@@ -232,6 +278,85 @@ func (c *conn) needMore(x *Ctx, rest int, batching bool) {
 	if need := x.parser.BodyNeeded(&x.req); need > rest {
 		c.ec.WantBytes(need)
 	}
+}
+
+// planBody decides, once x's head is complete, how its body is handled:
+// streamed to a worker (a Streaming route, or a Content-Length above
+// StreamThreshold) or buffered, with the buffered limit applied. It
+// returns whether the body is streamed, or an *http1.Error (413).
+func (c *conn) planBody(x *Ctx) (bool, error) {
+	x.planned = true
+	c.srv.route(x)
+	cfg := &c.srv.cfg
+	if isStreaming(x.route) || x.req.ContentLength > cfg.StreamThreshold {
+		if max := cfg.MaxStreamBytes; max > 0 && x.req.ContentLength > max {
+			return false, &http1.Error{Status: 413, Rule: "R42", Reason: "Content-Length exceeds the streamed body limit", Offset: x.req.HeadLen}
+		}
+		return true, nil
+	}
+	x.parser.SetBodyLimit(cfg.Limits.MaxBodyBytes)
+	return false, nil
+}
+
+// startStream hands x's body to a stream: the head is consumed, x goes
+// to the workers with the batch, and the body bytes at hand are fed. It
+// returns the bytes used from in (x's first byte on).
+func (c *conn) startStream(x *Ctx, in []byte) int {
+	s := &stream{x: x, left: x.req.ContentLength}
+	if x.req.Chunked {
+		s.left = -1
+		s.dec = *http1.NewChunkedDecoder(http1.Limits{MaxBodyBytes: c.srv.streamLimit(), MaxHeaderBytes: c.srv.cfg.Limits.MaxHeaderBytes, MaxHeaders: c.srv.cfg.Limits.MaxHeaders, MaxChunkExtBytes: c.srv.cfg.Limits.MaxChunkExtBytes})
+		s.scratch = make([]byte, 0, pipeSize)
+	}
+	ec := c.ec
+	s.pipe = newPipe(func() { _ = ec.Wake() })
+	x.stream = s
+	x.parser.Reset() // the stream reads the body, not the parser
+	c.stream = s
+	c.partial = nil
+	c.sent100 = false
+	head := x.req.HeadLen
+	if s.left == 0 {
+		s.done = true
+		s.pipe.finish(io.EOF)
+		c.stream = nil
+		return head
+	}
+	return head + c.feedBytes(in[head:])
+}
+
+// feed is read while a body streams: it pushes what it can and returns
+// the bytes used; bytes after the body wait for the batch to finish.
+func (c *conn) feed(in []byte) int {
+	return c.feedBytes(in)
+}
+
+func (c *conn) feedBytes(in []byte) int {
+	s := c.stream
+	n, full, err := s.feed(in)
+	switch {
+	case err != nil:
+		// Broken framing: the handler sees the error; the connection
+		// closes after its response, as nothing after can be trusted.
+		c.srv.logf(c, "streamed body: %v", err)
+		c.stream = nil
+		c.closing = true
+		c.ec.ResumeRead()
+	case s.done:
+		c.stream = nil
+		c.ec.ResumeRead()
+		c.setWait(waitBusy)
+	case full:
+		// The handler is behind: leave the bytes in the kernel.
+		c.ec.PauseRead()
+		c.wait = waitBusy
+		c.ec.SetTimeout(0)
+	default:
+		c.ec.ResumeRead()
+		c.wait = waitStream
+		c.ec.SetTimeout(c.srv.cfg.BodyReadTimeout) // re-armed by every arrival
+	}
+	return n
 }
 
 // setWait arms the deadline for a new phase; staying in a phase keeps the
@@ -287,6 +412,14 @@ func (c *conn) timeout() {
 		_ = c.lp.flush()
 		c.closing = true
 		c.ec.CloseGraceful()
+	case waitStream:
+		if s := c.stream; s != nil {
+			c.srv.logf(c, "streamed body not received in time")
+			s.done = true
+			s.pipe.finish(ErrBodyTimeout)
+			c.stream = nil
+			c.closing = true // the handler answers; then the connection closes
+		}
 	case waitQueue:
 		if c.srv.pool.submit(c.queued) {
 			c.queued = nil
@@ -327,6 +460,9 @@ func (c *conn) serve(x *Ctx) {
 	}
 	if !c.run(x) {
 		return
+	}
+	if x.stream != nil && !x.stream.pipe.complete() {
+		x.close = true // the rest of the body is not read, or never came (R53)
 	}
 	x.finish()
 }
@@ -429,6 +565,12 @@ func (b *batch) run() {
 	c := b.c
 	closing := false
 	for _, x := range b.ctxs {
+		if x.stream != nil && x.req.Expect100 {
+			// R56: the handler is about to read the body; earlier
+			// responses of the batch go first.
+			b.out = http1.AppendContinue(b.out)
+			_ = b.flush()
+		}
 		c.serve(x)
 		if !x.keep {
 			closing = true
@@ -456,6 +598,16 @@ func (b *batch) complete(err error) {
 		if !x.keep {
 			closing = true
 		}
+		if s := x.stream; s != nil {
+			if c.stream == s {
+				// The handler returned before the body ended: the rest
+				// is not read (R53), so the connection closes.
+				s.pipe.abandon()
+				c.stream = nil
+				closing = true
+			}
+			pipes.Put(s.pipe)
+		}
 		lp.putCtx(x)
 	}
 	b.ctxs = b.ctxs[:0]
@@ -479,6 +631,7 @@ func (b *batch) complete(err error) {
 	}
 	c.afterWrite() // c.wait is waitBusy: the next phase's deadline is armed afresh
 	if !c.closing && c.wait != waitDrain {
+		c.ec.ResumeRead()
 		c.ec.Resume()
 	}
 }

@@ -1,9 +1,11 @@
 package sluice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"strconv"
 
@@ -62,6 +64,11 @@ type Ctx struct {
 	c      *conn
 	out    output
 
+	stream  *stream      // the streamed body, or nil when it is buffered
+	planned bool         // the body's handling was decided (conn.planBody)
+	bodyRd  bytes.Reader // BodyReader over a buffered body
+	readAll []byte       // a streamed body read whole by Body
+
 	params  [maxParams]param
 	nparams int
 	pattern string
@@ -83,6 +90,12 @@ type Ctx struct {
 
 // reset clears the response side and the request's extras for reuse.
 func (x *Ctx) reset() {
+	x.stream = nil
+	x.planned = false
+	if cap(x.readAll) > maxKeptBody {
+		x.readAll = nil
+	}
+	x.readAll = x.readAll[:0]
 	x.nparams = 0
 	x.pattern = ""
 	x.route = nil
@@ -139,8 +152,62 @@ func (x *Ctx) Headers() []Header { return x.req.Headers }
 // Trailers returns a chunked request body's trailer fields. Borrowed.
 func (x *Ctx) Trailers() []Header { return x.req.Trailers }
 
-// Body returns the request body (de-chunked). Borrowed.
-func (x *Ctx) Body() []byte { return x.req.Body }
+// Body returns the request body (de-chunked). Borrowed. For a streamed
+// body (see Config.StreamThreshold and Streaming) it reads the rest of the
+// stream into memory first, up to Limits.MaxBodyBytes, and returns nil if
+// the body is larger or fails: use BodyReader for those.
+func (x *Ctx) Body() []byte {
+	if x.stream == nil {
+		return x.req.Body
+	}
+	b, err := x.ReadBody()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// ReadBody is Body with the error: ErrBodyTooLarge for a streamed body
+// over Limits.MaxBodyBytes, or why the stream failed.
+func (x *Ctx) ReadBody() ([]byte, error) {
+	if x.stream == nil {
+		return x.req.Body, nil
+	}
+	limit := x.c.srv.cfg.Limits.MaxBodyBytes
+	for {
+		if int64(len(x.readAll)) > limit {
+			return nil, ErrBodyTooLarge
+		}
+		if len(x.readAll) == cap(x.readAll) {
+			x.readAll = append(x.readAll, 0)[:len(x.readAll)]
+		}
+		n, err := x.stream.pipe.Read(x.readAll[len(x.readAll):cap(x.readAll)])
+		x.readAll = x.readAll[:len(x.readAll)+n]
+		if err == io.EOF {
+			x.req.Body = x.readAll
+			x.stream = nil
+			return x.readAll, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// BodyReader returns a reader of the request body. For a streamed body it
+// yields bytes as the client sends them (blocking until they arrive) and
+// ends with io.EOF, or with ErrBodyTimeout or ErrBodyClosed. Borrowed: do
+// not read it after the handler returns.
+func (x *Ctx) BodyReader() io.Reader {
+	if x.stream != nil {
+		return x.stream.pipe
+	}
+	x.bodyRd.Reset(x.req.Body)
+	return &x.bodyRd
+}
+
+// BodyStreamed reports whether the body is streamed rather than buffered.
+func (x *Ctx) BodyStreamed() bool { return x.stream != nil }
 
 // RemoteAddr returns the client's address.
 func (x *Ctx) RemoteAddr() net.Addr { return x.c.ec.RemoteAddr() }

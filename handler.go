@@ -37,8 +37,35 @@ type inlineHandler struct{ h Handler }
 
 func (i inlineHandler) Serve(c *Ctx) { i.h.Serve(c) }
 
-// isInline reports whether h asked to run on the loop.
+// isInline reports whether h asked to run on the loop (and did not also
+// ask to stream its body, which needs a worker).
 func isInline(h Handler) bool {
-	_, ok := h.(inlineHandler)
-	return ok
+	i, ok := h.(inlineHandler)
+	return ok && !isStreaming(i.h)
+}
+
+// Streaming marks h to receive its request bodies as a stream, whatever
+// their size (chunked ones included): Ctx.BodyReader returns bytes as the
+// client sends them, and the connection is not read faster than h reads.
+// A streaming handler always runs on a worker (it blocks in Read), even
+// under DispatchInline or the Single model.
+func Streaming(h Handler) Handler {
+	if _, ok := h.(streamingHandler); ok {
+		return h
+	}
+	return streamingHandler{h}
+}
+
+type streamingHandler struct{ h Handler }
+
+func (s streamingHandler) Serve(c *Ctx) { s.h.Serve(c) }
+
+func isStreaming(h Handler) bool {
+	switch v := h.(type) {
+	case streamingHandler:
+		return true
+	case inlineHandler:
+		return isStreaming(v.h)
+	}
+	return false
 }

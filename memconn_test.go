@@ -26,21 +26,23 @@ func (m *memConn) Writev(bs [][]byte) error {
 	}
 	return nil
 }
-func (m *memConn) Pending() int                 { return 0 }
-func (m *memConn) Buffered() int                { return 0 }
-func (m *memConn) Readable() int                { return 0 }
-func (m *memConn) WantBytes(int)                {}
-func (m *memConn) Resume()                      {}
-func (m *memConn) SetTimeout(d time.Duration)   { m.timeout = d }
-func (m *memConn) Close()                       { m.closed = true }
-func (m *memConn) CloseGraceful()               { m.closed = true }
-func (m *memConn) Context() any                 { return m.ctx }
-func (m *memConn) SetContext(v any)             { m.ctx = v }
-func (m *memConn) RemoteAddr() net.Addr         { return memAddr }
-func (m *memConn) LocalAddr() net.Addr          { return memAddr }
-func (m *memConn) Loop() *engine.Loop           { return &m.loop }
-func (m *memConn) AsyncClose() error            { m.closed = true; return nil }
-func (m *memConn) Wake() error                  { return nil }
+func (m *memConn) Pending() int               { return 0 }
+func (m *memConn) Buffered() int              { return 0 }
+func (m *memConn) Readable() int              { return 0 }
+func (m *memConn) WantBytes(int)              {}
+func (m *memConn) PauseRead()                 {}
+func (m *memConn) ResumeRead()                {}
+func (m *memConn) Resume()                    {}
+func (m *memConn) SetTimeout(d time.Duration) { m.timeout = d }
+func (m *memConn) Close()                     { m.closed = true }
+func (m *memConn) CloseGraceful()             { m.closed = true }
+func (m *memConn) Context() any               { return m.ctx }
+func (m *memConn) SetContext(v any)           { m.ctx = v }
+func (m *memConn) RemoteAddr() net.Addr       { return memAddr }
+func (m *memConn) LocalAddr() net.Addr        { return memAddr }
+func (m *memConn) Loop() *engine.Loop         { return &m.loop }
+func (m *memConn) AsyncClose() error          { m.closed = true; return nil }
+func (m *memConn) Wake() error                { return nil }
 func (m *memConn) AsyncWritev(bs [][]byte, done func(error)) error {
 	m.Writev(bs)
 	if done != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 
 	"github.com/sluice-go/sluice/codec/http1"
 )
@@ -27,20 +28,30 @@ import (
 // slash remainder, a host pattern beats a host-less one, and a pattern
 // with a method beats one without. Registering the same pattern twice
 // panics (net/http also panics on patterns that overlap with no order
-// between them; Mux applies the order above instead).
+// between them; Mux applies the order above instead). Where net/http
+// accepts a set of patterns, both pick the same one for every request,
+// apart from the differences listed below.
 //
 // A request whose path matches patterns but not its method gets 405 with
 // an Allow header; one that matches nothing gets 404. A path that is not
 // clean ("//", "." or ".." segments) is redirected to its clean form, and
-// "/dir" to "/dir/" when only "/dir/" is registered, as net/http does.
-// Wildcards match whole segments of the percent-decoded path; their values
-// are decoded.
+// "/dir" to "/dir/" when "/dir/" matches exactly, as net/http does (307,
+// both at once for "//dir"). Wildcards match whole segments of the
+// percent-decoded path; their values are decoded.
+//
+// Mux differs from net/http where net/http is arguably wrong: host names
+// match case-insensitively, an IPv6 host keeps its brackets whether or
+// not a port follows, an escaped slash ("%2F") is an ordinary character
+// of its segment, and redirects keep the request's escaping. A pattern
+// with an unclean path, a malformed escape or more than 8 wildcards
+// panics. CONNECT and "OPTIONS *" requests have no path to route and get
+// 404.
 //
 // Safe for concurrent use: routes may be added while serving; lookups take
 // no lock.
 type Mux struct {
 	mu     sync.Mutex // guards routes
-	routes []*route
+	routes []*route   // guarded by mu; each route is immutable once added
 	tree   atomic.Pointer[muxTree]
 }
 
@@ -55,14 +66,16 @@ type route struct {
 	multi   string // name of a trailing "{name...}"; "" with prefix for "/dir/"
 	prefix  bool   // ends in a remainder wildcard (named or trailing slash)
 	handler Handler
-	names   []string
+	names   []string // wildcard names in pattern order, multi last
 }
 
 type patSeg struct {
-	lit  string // literal (decoded), when wild == ""
+	lit  string // literal (decoded), when wild == ""; "" for {$}
 	wild string // single-segment wildcard name
 }
 
+// muxTree is an immutable snapshot of a Mux's routes: Handle builds a new
+// one and swaps it in, so lookups need no lock.
 type muxTree struct {
 	hosts map[string]*muxNode
 	any   *muxNode
@@ -80,11 +93,14 @@ type muxLeaf struct {
 	methods  []string          // sorted, for Allow
 }
 
+// emptyTree is what a Mux with no routes matches against. Read-only.
+var emptyTree = muxTree{any: &muxNode{}}
+
 // Handle registers h for pattern. It panics on a malformed or duplicate
 // pattern, as net/http does.
 func (m *Mux) Handle(pattern string, h Handler) {
 	if h == nil {
-		panic("sluice: nil handler for " + pattern)
+		panic("sluice: nil handler for pattern " + pattern)
 	}
 	r, err := parsePattern(pattern)
 	if err != nil {
@@ -95,7 +111,7 @@ func (m *Mux) Handle(pattern string, h Handler) {
 	defer m.mu.Unlock()
 	for _, o := range m.routes {
 		if o.method == r.method && o.host == r.host && sameShape(o, r) {
-			panic(fmt.Sprintf("sluice: pattern %q conflicts with %q", pattern, o.pattern))
+			panic(fmt.Sprintf("sluice: pattern %q conflicts with %q: they match the same requests", pattern, o.pattern))
 		}
 	}
 	m.routes = append(m.routes, r)
@@ -107,7 +123,9 @@ func (m *Mux) HandleFunc(pattern string, f func(c *Ctx)) { m.Handle(pattern, Han
 
 // Serve routes c and serves it: a Mux is a Handler, so Muxes nest. (The
 // server routes on the loop before dispatch, so inline routes stay
-// inline; nested Muxes route on whatever runs them.)
+// inline; nested Muxes route on whatever runs them.) The inner Mux sees
+// the whole path and replaces the outer pattern and path values, as a
+// nested net/http ServeMux does.
 func (m *Mux) Serve(c *Ctx) {
 	m.route(c)
 	c.route.Serve(c)
@@ -140,12 +158,18 @@ func parsePattern(p string) (*route, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("sluice: pattern %q has no path (it must contain a '/')", p)
 	}
-	r.host, rest = strings.ToLower(rest[:i]), rest[i+1:]
-	if strings.ContainsAny(r.host, "{}") {
-		return nil, fmt.Errorf("sluice: wildcard in the host of pattern %q", p)
+	r.host, rest = lowerASCII(rest[:i]), rest[i:]
+	if strings.IndexByte(r.host, '{') >= 0 {
+		return nil, fmt.Errorf("sluice: wildcard in the host of pattern %q (missing initial '/'?)", p)
+	}
+	// Request paths are cleaned before matching, so such a pattern could
+	// never match. (net/http accepts one without a method, for CONNECT
+	// requests, which Mux does not route.)
+	if rest != cleanedPath(rest) {
+		return nil, fmt.Errorf("sluice: pattern %q has an unclean path and can never match", p)
 	}
 	seen := map[string]bool{}
-	segs := strings.Split(rest, "/")
+	segs := strings.Split(rest[1:], "/")
 	for k, s := range segs {
 		last := k == len(segs)-1
 		switch {
@@ -157,10 +181,11 @@ func parsePattern(p string) (*route, error) {
 				return nil, fmt.Errorf("sluice: {$} not at the end of pattern %q", p)
 			}
 			r.segs = append(r.segs, patSeg{lit: ""})
-		case strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}"):
-			name := s[1 : len(s)-1]
-			multi := strings.HasSuffix(name, "...")
-			name = strings.TrimSuffix(name, "...")
+		case strings.IndexByte(s, '{') >= 0:
+			if s[0] != '{' || s[len(s)-1] != '}' {
+				return nil, fmt.Errorf("sluice: a wildcard must be a whole segment in pattern %q", p)
+			}
+			name, multi := strings.CutSuffix(s[1:len(s)-1], "...")
 			if !validName(name) {
 				return nil, fmt.Errorf("sluice: bad wildcard name %q in pattern %q", name, p)
 			}
@@ -177,9 +202,9 @@ func parsePattern(p string) (*route, error) {
 			} else {
 				r.segs = append(r.segs, patSeg{wild: name})
 			}
-		case strings.ContainsAny(s, "{}"):
-			return nil, fmt.Errorf("sluice: a wildcard must be a whole segment in pattern %q", p)
 		default:
+			// A malformed escape could only match a request that both
+			// net/http and sluice reject with 400: it is a typo.
 			lit, err := url.PathUnescape(s)
 			if err != nil {
 				return nil, fmt.Errorf("sluice: bad escape in pattern %q: %v", p, err)
@@ -193,12 +218,14 @@ func parsePattern(p string) (*route, error) {
 	return r, nil
 }
 
+// validName reports whether s is a wildcard name: a Go identifier, as
+// net/http requires.
 func validName(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i, c := range s {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+		if !unicode.IsLetter(c) && c != '_' && (i == 0 || !unicode.IsDigit(c)) {
 			return false
 		}
 	}
@@ -246,99 +273,187 @@ func buildTree(routes []*route) *muxTree {
 	return t
 }
 
-// route sets x.route (and the path values) for x's request. It runs on the
-// loop for every request, so the common case allocates nothing.
+// route sets x.route, x.pattern and the path values for x's request. It
+// runs on the loop for every request, so a request that matches a
+// pattern allocates nothing (unless it needs decoding or lower-casing).
 func (m *Mux) route(x *Ctx) {
+	// A nested Mux replaces the outer one's values, as net/http's does.
+	x.nparams, x.pattern = 0, ""
 	t := m.tree.Load()
 	if t == nil {
+		t = &emptyTree
+	}
+	if x.req.Form == http1.AuthorityForm || x.req.Form == http1.AsteriskForm { // no path to route
 		x.route = notFound
 		return
 	}
 	p := x.Path()
 	method := x.Method()
-	if x.req.Form == http1.AuthorityForm || x.req.Form == http1.AsteriskForm { // no path to route
-		x.route = notFound
+	host := t.hostNode(x.Host())
+	if !cleanPath(p) {
+		// One redirect, straight to "/dir/" for "//dir", as net/http.
+		c := cleanedPath(p)
+		if !strings.HasSuffix(c, "/") {
+			mt := matcher{method: method, probe: true}
+			if t.wantsSlash(host, c, t.find(host, c[1:], &mt), &mt) {
+				c += "/"
+			}
+		}
+		x.route = redirectTo(c, x.RawQuery())
 		return
 	}
-	if method != "CONNECT" && !cleanPath(p) {
-		x.route = redirectTo(301, cleanedPath(p), x.RawQuery())
-		return
+	mt := matcher{method: method}
+	r := t.find(host, p[1:], &mt)
+	// "/dir" redirects to "/dir/" even when "/" would serve it: net/http
+	// does so whenever the match is missing or not exact.
+	if !strings.HasSuffix(p, "/") && (r == nil || r.prefix) {
+		probe := matcher{method: method, probe: true}
+		if t.wantsSlash(host, p, r, &probe) {
+			x.route = redirectTo(p+"/", x.RawQuery())
+			return
+		}
 	}
-	host := hostOnly(x.Host())
-	if r := t.find(host, p[1:], method, x); r != nil {
+	if r != nil {
 		x.route, x.pattern = r.handler, r.pattern
+		for i, name := range r.names {
+			x.params[i] = param{name: name, value: mt.vals[i]}
+		}
+		x.nparams = len(r.names)
 		return
 	}
-	x.nparams = 0
 	var allow []string
-	t.allowed(host, p[1:], &allow)
+	t.allowed(host, p[1:], !strings.HasSuffix(p, "/"), &allow)
 	if len(allow) > 0 {
 		x.route = methodNotAllowed(allow)
 		return
 	}
-	if !strings.HasSuffix(p, "/") {
-		if r := t.find(host, p[1:]+"/", method, x); r != nil && r.prefix {
-			x.nparams = 0
-			x.route = redirectTo(301, p+"/", x.RawQuery())
-			return
-		}
-		x.nparams = 0
-	}
 	x.route = notFound
 }
 
-func (t *muxTree) find(host, p, method string, x *Ctx) *route {
-	if n := t.hosts[host]; n != nil && host != "" {
-		if r := n.match(p, method, x); r != nil {
+// wantsSlash reports whether p (clean, without a trailing slash), whose
+// match is r, should redirect to p+"/": r is missing or matched only a
+// prefix of p, and p+"/" has an exact match (every segment matched, with
+// an empty remainder if any).
+func (t *muxTree) wantsSlash(host *muxNode, p string, r *route, probe *matcher) bool {
+	if r != nil && !r.prefix {
+		return false
+	}
+	probe.n = 0
+	r2 := t.findSlash(host, p[1:], probe)
+	return r2 != nil && (!r2.prefix || len(r2.segs) == strings.Count(p, "/"))
+}
+
+// matcher walks a muxTree for one request. It lives on the caller's
+// stack: path values are copied into the Ctx only for the route that
+// wins, so a failed walk or a probe leaves the Ctx alone.
+type matcher struct {
+	method string
+	probe  bool // find the route only: record no path values
+	n      int  // path values recorded so far
+	vals   [maxParams]string
+}
+
+// hostNode returns the root of the patterns for the request's host (the
+// Host field or absolute-form authority, port and case aside), or nil.
+func (t *muxTree) hostNode(h string) *muxNode {
+	if len(t.hosts) == 0 {
+		return nil
+	}
+	// Drop a ":port"; an IPv6 literal keeps its brackets.
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && strings.IndexByte(h[i:], ']') < 0 {
+		h = h[:i]
+	}
+	if n := t.hosts[h]; n != nil {
+		return n
+	}
+	// Host names are case-insensitive (RFC 3986 §3.2.2). Lower-case on
+	// the stack: a map lookup keyed by string(bytes) does not allocate.
+	// 255 bytes hold any DNS name (RFC 1035 §2.3.4: 253 as text).
+	var buf [255]byte
+	if len(h) > len(buf) {
+		return nil
+	}
+	b, upper := buf[:len(h)], false
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if 'A' <= c && c <= 'Z' {
+			c, upper = c+'a'-'A', true
+		}
+		b[i] = c
+	}
+	if !upper {
+		return nil
+	}
+	return t.hosts[string(b)]
+}
+
+// find returns the route for the path p (after its leading '/'): the
+// host's patterns first (host may be nil), then the host-less ones.
+func (t *muxTree) find(host *muxNode, p string, m *matcher) *route {
+	if host != nil {
+		if r := m.match(host, p, false); r != nil {
 			return r
 		}
 	}
-	return t.any.match(p, method, x)
+	return m.match(t.any, p, false)
 }
 
-func (t *muxTree) allowed(host, p string, allow *[]string) {
-	if n := t.hosts[host]; n != nil && host != "" {
-		n.collect(p, allow)
-	}
-	t.any.collect(p, allow)
-}
-
-// match finds the route for the remaining path p (after a '/'), trying a
-// literal segment, then a wildcard, then a remainder, backtracking on
-// failure. Path values are recorded in x as it goes.
-func (n *muxNode) match(p, method string, x *Ctx) *route {
-	seg, rest, more := strings.Cut(p, "/")
-	key := seg
-	if strings.IndexByte(seg, '%') >= 0 {
-		if u, err := url.PathUnescape(seg); err == nil {
-			key = u
+// findSlash is find for the path p+"/", without building it.
+func (t *muxTree) findSlash(host *muxNode, p string, m *matcher) *route {
+	if host != nil {
+		if r := m.match(host, p, true); r != nil {
+			return r
 		}
 	}
+	return m.match(t.any, p, true)
+}
+
+// allowed gathers the methods of the patterns matching p, and p+"/" when
+// slash is set (as net/http does).
+func (t *muxTree) allowed(host *muxNode, p string, slash bool, allow *[]string) {
+	for _, n := range [2]*muxNode{host, t.any} {
+		if n != nil {
+			n.collect(p, false, allow)
+			if slash {
+				n.collect(p, true, allow)
+			}
+		}
+	}
+}
+
+// match finds the route for the remaining path p (after a '/'), followed
+// by one more '/' when slash is set, trying a literal segment, then a
+// wildcard, then a remainder, backtracking on failure.
+func (m *matcher) match(n *muxNode, p string, slash bool) *route {
+	seg, rest, more := strings.Cut(p, "/")
+	if !more && slash {
+		more, slash = true, false // rest is "": the added slash
+	}
+	key := seg
+	if strings.IndexByte(seg, '%') >= 0 {
+		key = pathUnescape(seg)
+	}
 	if c := n.lit[key]; c != nil {
-		if r := c.next(rest, more, method, x); r != nil {
+		if r := m.next(c, rest, more, slash); r != nil {
 			return r
 		}
 	}
 	if n.wild != nil && seg != "" {
-		mark := x.nparams
-		x.nparams++
-		if r := n.wild.next(rest, more, method, x); r != nil {
-			x.params[mark] = param{value: key}
-			return r.fill(x, mark)
+		// m.n < maxParams: a wildcard this deep belongs to a pattern
+		// with that many wildcards, and parsePattern bounds those.
+		i := m.n
+		m.vals[i] = key
+		m.n++
+		if r := m.next(n.wild, rest, more, slash); r != nil {
+			return r
 		}
-		x.nparams = mark
+		m.n = i
 	}
 	if n.rest != nil {
-		if r := n.rest.pick(method); r != nil {
-			if r.multi != "" {
-				v := p
-				if strings.IndexByte(v, '%') >= 0 {
-					if u, err := url.PathUnescape(v); err == nil {
-						v = u
-					}
-				}
-				x.params[x.nparams] = param{name: r.multi, value: v}
-				x.nparams++
+		if r := n.rest.pick(m.method); r != nil {
+			if r.multi != "" && !m.probe {
+				m.vals[m.n] = pathUnescape(p)
+				m.n++
 			}
 			return r
 		}
@@ -348,31 +463,14 @@ func (n *muxNode) match(p, method string, x *Ctx) *route {
 
 // next continues matching below n: at the end of the path, n's own
 // patterns; otherwise the next segment.
-func (n *muxNode) next(rest string, more bool, method string, x *Ctx) *route {
+func (m *matcher) next(n *muxNode, rest string, more, slash bool) *route {
 	if !more {
 		if n.end != nil {
-			if r := n.end.pick(method); r != nil {
-				return r
-			}
+			return n.end.pick(m.method)
 		}
 		return nil
 	}
-	return n.match(rest, method, x)
-}
-
-// fill names the wildcard values of r recorded from position mark on.
-func (r *route) fill(x *Ctx, mark int) *route {
-	// Wildcards are recorded outermost first and named in pattern order.
-	k := 0
-	for _, s := range r.segs {
-		if s.wild != "" {
-			if k >= mark && k < x.nparams {
-				x.params[k].name = s.wild
-			}
-			k++
-		}
-	}
-	return r
+	return m.match(n, rest, slash)
 }
 
 func (l *muxLeaf) pick(method string) *route {
@@ -387,14 +485,16 @@ func (l *muxLeaf) pick(method string) *route {
 	return l.byMethod[""]
 }
 
-// collect gathers the methods of every pattern matching p.
-func (n *muxNode) collect(p string, allow *[]string) {
+// collect gathers the methods of every pattern matching p (followed by
+// one more '/' when slash is set).
+func (n *muxNode) collect(p string, slash bool, allow *[]string) {
 	seg, rest, more := strings.Cut(p, "/")
+	if !more && slash {
+		more, slash = true, false
+	}
 	key := seg
 	if strings.IndexByte(seg, '%') >= 0 {
-		if u, err := url.PathUnescape(seg); err == nil {
-			key = u
-		}
+		key = pathUnescape(seg)
 	}
 	visit := func(c *muxNode) {
 		if !more {
@@ -403,7 +503,7 @@ func (n *muxNode) collect(p string, allow *[]string) {
 			}
 			return
 		}
-		c.collect(rest, allow)
+		c.collect(rest, slash, allow)
 	}
 	if c := n.lit[key]; c != nil {
 		visit(c)
@@ -430,16 +530,29 @@ func addMethods(allow *[]string, l *muxLeaf) {
 	}
 }
 
-func hostOnly(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
-		h = h[:i]
+// pathUnescape decodes s, or returns it as it is if it is malformed (as
+// net/http does).
+func pathUnescape(s string) string {
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
 	}
-	for i := 0; i < len(h); i++ {
-		if c := h[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(h)
+	return s
+}
+
+// lowerASCII returns s with A-Z lower-cased; s itself if it has none.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
-	return h
+	return s
 }
 
 // cleanPath reports whether p has no empty, "." or ".." segments (a
@@ -465,6 +578,8 @@ func cleanPath(p string) bool {
 	return true
 }
 
+// cleanedPath is path.Clean keeping a trailing slash, as net/http's
+// cleanPath.
 func cleanedPath(p string) string {
 	c := path.Clean("/" + p)
 	if strings.HasSuffix(p, "/") && c != "/" {
@@ -484,12 +599,16 @@ func methodNotAllowed(allow []string) Handler {
 	}))
 }
 
-func redirectTo(code int, to, query string) Handler {
+// redirectStatus is 307, as Go 1.26's ServeMux: unlike 301, clients keep
+// the method and body of the request, and do not cache the redirect.
+const redirectStatus = 307
+
+func redirectTo(to, query string) Handler {
 	if query != "" {
 		to += "?" + query
 	}
 	return Inline(HandlerFunc(func(c *Ctx) {
-		c.Redirect(code, to)
-		_ = c.Error(code, "")
+		c.Redirect(redirectStatus, to)
+		_ = c.Error(redirectStatus, "")
 	}))
 }

@@ -34,8 +34,11 @@ type Server struct {
 	handler    Handler
 	mux        *Mux
 	serverName []byte
-	eng        engine.Engine
-	pool       *workPool
+	// parserLimits are cfg.Limits with the body limit raised to the
+	// streamed one: buffered requests are lowered back per request.
+	parserLimits Limits
+	eng          engine.Engine
+	pool         *workPool
 
 	mu      sync.Mutex
 	started bool
@@ -126,6 +129,8 @@ func (s *Server) prepare() error {
 		h = notFound
 	}
 	s.cfg = cfg
+	s.parserLimits = cfg.Limits
+	s.parserLimits.MaxBodyBytes = s.streamLimit()
 	s.handler = h
 	s.mux, _ = h.(*Mux)
 	if !cfg.NoServerHeader {
@@ -243,6 +248,15 @@ func (c *conn) shutdown() {
 	}
 	c.closing = true
 	c.ec.CloseGraceful()
+}
+
+// streamLimit is the body limit of a streamed request: MaxStreamBytes, or
+// none (the parser's -1).
+func (s *Server) streamLimit() int64 {
+	if s.cfg.MaxStreamBytes > 0 {
+		return s.cfg.MaxStreamBytes
+	}
+	return -1
 }
 
 // route picks the handler for x.

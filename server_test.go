@@ -295,7 +295,7 @@ func TestExpectContinue(t *testing.T) {
 		if resp, _ := readResp(t, r, "POST"); resp.StatusCode != 413 {
 			t.Fatalf("want 413, got %d", resp.StatusCode)
 		}
-	})
+	}, func(c *Config) { c.MaxStreamBytes = 10 << 20 })
 }
 
 func TestHead(t *testing.T) {

@@ -125,9 +125,11 @@ type Conn interface {
 	// AsyncClose closes the connection from any goroutine, after the
 	// writes queued before it. Safe for concurrent use.
 	AsyncClose() error
-	// Wake schedules a later OnData call with the buffered input, after
-	// the loop has served its other ready connections: for a layer that
-	// stopped early to be fair to them. Safe for concurrent use.
+	// Wake schedules a later OnData call with the buffered input, even
+	// if there is none (in is then empty), after the loop has served its
+	// other ready connections: for a layer that stopped early to be fair
+	// to them, or whose consumer on another goroutine has caught up and
+	// wants reading resumed. Safe for concurrent use.
 	Wake() error
 }
 

@@ -216,9 +216,10 @@ type pconn struct {
 
 	wmu sync.Mutex // serializes writes: the goroutine and AsyncWritev callers
 
-	tmu   sync.Mutex     // guards tasks
-	tasks []func(c Conn) // posted by ForEach and Wake; run on the goroutine
-	kick  chan struct{}  // wakes the goroutine while it waits, paused
+	tmu    sync.Mutex     // guards tasks
+	tasks  []func(c Conn) // posted by ForEach and Wake; run on the goroutine
+	always []func(c Conn) // write completions: run even after a close
+	kick   chan struct{}  // wakes the goroutine while it waits, paused
 }
 
 // pconnBuf is the first read buffer of a connection; it doubles as a
@@ -260,6 +261,7 @@ func (c *pconn) serve() {
 		e.open.Add(-1)
 		c.tick()
 		e.cfg.Callbacks.OnClose(c, closeErr)
+		c.drainAlways()
 		e.wg.Done()
 	}()
 	c.tick()
@@ -267,8 +269,7 @@ func (c *pconn) serve() {
 	for c.state == stOpen || c.state == stDraining {
 		c.runTasks()
 		if c.state == stOpen && c.woken {
-			c.woken = false
-			c.deliver()
+			c.deliver() // clears woken
 			continue
 		}
 		if c.state != stOpen && c.state != stDraining {
@@ -374,7 +375,9 @@ func (c *pconn) deliver() {
 		return
 	}
 	in := c.buf[c.off:]
-	if len(in) == 0 || c.want > 0 && len(in) < c.want {
+	woken := c.woken
+	c.woken = false
+	if len(in) == 0 && !woken || len(in) > 0 && c.want > 0 && len(in) < c.want {
 		return
 	}
 	c.want = 0
@@ -409,13 +412,44 @@ func (c *pconn) hasTasks() bool {
 
 func (c *pconn) runTasks() {
 	c.tmu.Lock()
-	tasks := c.tasks
-	c.tasks = nil
+	tasks, always := c.tasks, c.always
+	c.tasks, c.always = nil, nil
 	c.tmu.Unlock()
+	for _, fn := range always {
+		fn(c)
+	}
 	for _, fn := range tasks {
 		if c.state == stOpen {
 			fn(c)
 		}
+	}
+}
+
+// drainAlways runs the completions of writes that finish after the close:
+// their owners wait for them to release buffers. Writes from other
+// goroutines may still be in progress, so it waits for the write lock.
+func (c *pconn) drainAlways() {
+	c.wmu.Lock() // no write is in progress after this
+	c.wmu.Unlock()
+	c.tmu.Lock()
+	always := c.always
+	c.always = nil
+	c.tmu.Unlock()
+	for _, fn := range always {
+		fn(c)
+	}
+}
+
+// postAlways is post for a task that must run even if the connection
+// closes first (a write completion): it runs at the latest on the way out.
+func (c *pconn) postAlways(fn func(c Conn)) {
+	c.tmu.Lock()
+	c.always = append(c.always, fn)
+	c.tmu.Unlock()
+	_ = c.nc.SetReadDeadline(time.Now())
+	select {
+	case c.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -520,14 +554,13 @@ func (c *pconn) CloseGraceful() {
 }
 
 // AsyncWritev writes bs from the calling goroutine, after any write in
-// progress, and then calls done there too: a PerConn connection's loop is
-// blocked in Read and cannot run it.
+// progress, then hands done to the connection's goroutine.
 func (c *pconn) AsyncWritev(bs [][]byte, done func(error)) error {
 	c.wmu.Lock()
 	err := c.writevLocked(bs)
 	c.wmu.Unlock()
 	if done != nil {
-		done(err)
+		c.postAlways(func(Conn) { done(err) })
 	}
 	return nil
 }

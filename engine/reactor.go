@@ -380,8 +380,9 @@ type rconn struct {
 	ctx    any
 
 	tm         timer
-	want       int  // WantBytes: don't call OnData below this much input
-	paused     bool // PauseRead: the socket's read interest is off
+	want       int         // WantBytes: don't call OnData below this much input
+	paused     bool        // PauseRead: the socket's read interest is off
+	woken      atomic.Bool // Wake: deliver even with no input; set off the loop
 	state      uint8
 	inCallback bool          // inside a gnet callback: close by returning gnet.Close
 	inData     bool          // inside OnData: Resume must not re-enter it
@@ -406,7 +407,7 @@ func (c *rconn) deliver() {
 	}
 	c.want = 0
 	in, err := c.g.Peek(-1)
-	if err != nil || len(in) == 0 {
+	if err != nil || len(in) == 0 && !c.woken.Swap(false) {
 		return
 	}
 	c.inData = true
@@ -585,8 +586,11 @@ func (c *rconn) RemoteAddr() net.Addr { return c.remote }
 func (c *rconn) LocalAddr() net.Addr  { return c.local }
 func (c *rconn) Loop() *Loop          { return c.loop }
 func (c *rconn) AsyncClose() error    { return c.g.CloseWithCallback(nil) }
-func (c *rconn) Wake() error          { return c.g.Wake(nil) }
-func (c *rconn) String() string       { return fmt.Sprintf("conn %v", c.remote) }
+func (c *rconn) Wake() error {
+	c.woken.Store(true)
+	return c.g.Wake(nil)
+}
+func (c *rconn) String() string { return fmt.Sprintf("conn %v", c.remote) }
 
 func (c *rconn) AsyncWritev(bs [][]byte, done func(err error)) error {
 	return c.g.AsyncWritev(bs, func(_ gnet.Conn, err error) error {

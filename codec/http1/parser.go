@@ -71,8 +71,9 @@ type parseState struct {
 	connKeep  bool
 	expect    uint8 // 0 none, 1 100-continue, 2 something else
 
-	withBody bool
-	chunkAt  int // offset in buf where the chunk decoder resumes
+	withBody  bool
+	chunkAt   int   // offset in buf where the chunk decoder resumes
+	bodyLimit int64 // SetBodyLimit's limit for this request; 0: the Limits'
 }
 
 // slashPath is the Path of an absolute-form target with an empty path.
@@ -188,6 +189,20 @@ func (p *Parser) InBody() bool { return p.ph == phBody }
 // Pending reports whether a request is under way: some of its bytes were
 // seen and it is not complete.
 func (p *Parser) Pending() bool { return p.ph != phIdle }
+
+// SetBodyLimit replaces the body-size limit (Limits.MaxBodyBytes) for the
+// request under way. Call it while InBody is true, when the head has
+// shown how the request will be handled: a server that streams large
+// bodies configures a large limit and lowers it for the requests it
+// buffers. A Content-Length above n then fails the next Parse with 413; a
+// chunked body fails as soon as it would pass n.
+func (p *Parser) SetBodyLimit(n int64) {
+	if p.ph != phBody {
+		return
+	}
+	p.bodyLimit = n
+	p.chunk.lim.MaxBodyBytes = n
+}
 
 // BodyNeeded returns how many bytes, counted from the start of the
 // request, must be buffered before Parse can complete a Content-Length
@@ -469,6 +484,7 @@ func (p *Parser) headers(buf []byte, req *Request) error {
 		p.ph = phBody
 		p.chunkAt = p.pos
 		p.chunk.Reset()
+		p.chunk.lim = p.lim
 		p.chunk.Trailers = req.Trailers[:0]
 	} else {
 		p.ph = phIdle
@@ -738,6 +754,9 @@ func (p *Parser) endOfHead(buf []byte, req *Request) error {
 
 // body completes the body once its bytes are in buf (R35, R44-R50).
 func (p *Parser) body(buf []byte, req *Request) error {
+	if p.bodyLimit > 0 && req.ContentLength > p.bodyLimit {
+		return newError(413, "R42", "Content-Length exceeds the body limit", buf, p.pos)
+	}
 	if !req.Chunked {
 		end := p.pos + int(req.ContentLength)
 		if len(buf) < end {

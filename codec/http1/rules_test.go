@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -403,5 +404,41 @@ func TestRules(t *testing.T) {
 				t.Errorf("split changes the result:\nwhole:    %v\nbytewise: %v", got, bw)
 			}
 		})
+	}
+}
+
+func TestSetBodyLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		in     string
+		limit  int64
+		status int
+	}{
+		{"CL under", post("Content-Length: 5\r\n", "hello"), 5, 0},
+		{"CL over", post("Content-Length: 6\r\n", "hello!"), 5, 413},
+		{"chunked under", chunked("5\r\nhello\r\n0\r\n\r\n"), 5, 0},
+		{"chunked over", chunked("5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"), 5, 413},
+	} {
+		var p Parser
+		p.SetLimits(Limits{MaxBodyBytes: -1})
+		var r Request
+		in := []byte(tc.in)
+		head := bytes.Index(in, []byte("\r\n\r\n")) + 4
+		if _, err := p.Parse(in[:head], &r); err != ErrNeedMore || !p.InBody() {
+			t.Fatalf("%s: head: %v", tc.name, err)
+		}
+		p.SetBodyLimit(tc.limit)
+		_, err := p.Parse(in, &r)
+		var e *Error
+		switch {
+		case tc.status == 0 && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.status != 0 && (!errors.As(err, &e) || e.Status != tc.status):
+			t.Errorf("%s: want %d, got %v", tc.name, tc.status, err)
+		}
+		// The next request has the configured limit again.
+		if _, err := p.Parse([]byte(post("Content-Length: 6\r\n", "hello!")), &r); err != nil {
+			t.Errorf("%s: limit kept for the next request: %v", tc.name, err)
+		}
 	}
 }
