@@ -102,6 +102,11 @@ func (s *Server) onOpen(ec engine.Conn) {
 	c := &conn{srv: s, ec: ec, lp: lp, wait: waitFirst}
 	ec.SetContext(c)
 	ec.SetTimeout(s.cfg.HeaderReadTimeout)
+	if s.closing.Load() {
+		// Accepted as Shutdown began, possibly after its sweep: treat it
+		// as the sweep would.
+		c.shutdown()
+	}
 }
 
 func (s *Server) onClose(ec engine.Conn, err error) {

@@ -63,7 +63,11 @@ const (
 // Conn is one connection, as the layers above the engine see it.
 type Conn interface {
 	// Write writes b now, or queues what the socket does not take; it
-	// never blocks. b may be reused when Write returns. Loop-only.
+	// never blocks (PerConn: it blocks up to Config.WriteTimeout). b may
+	// be reused when Write returns. A failed write closes the connection:
+	// in the gnet models OnClose may already have run when Write returns
+	// the error, so callers must not assume their state is still there.
+	// Loop-only.
 	Write(b []byte) error
 	// Writev is Write of several buffers with one system call. Loop-only.
 	Writev(bs [][]byte) error
@@ -226,7 +230,8 @@ type Stats struct {
 	Refused  int64 // connections closed at once because MaxConns was reached
 }
 
-// Engine runs one connection model.
+// Engine runs one connection model. Its methods are safe for concurrent
+// use.
 type Engine interface {
 	// ListenAndServe listens on the TCP address addr and serves until
 	// Shutdown or Close. It returns once the engine is serving (started is

@@ -243,18 +243,13 @@ func (r *reactor) Close() error {
 		return ErrClosed
 	}
 	r.tickOnce.Do(func() { close(r.stopTick) })
-	// A task that returns ErrEngineShutdown on a loop stops gnet at once;
-	// Engine.Stop does the same but then polls every 500 ms for the end.
-	var err error
-	r.mu.Lock()
-	var first *Loop
-	if len(r.list) > 0 {
-		first = r.list[0]
-	}
-	r.mu.Unlock()
-	stop := gnet.RunnableFunc(func(context.Context) error { return gneterrors.ErrEngineShutdown })
-	if first == nil || first.engineData().gl.Execute(context.Background(), stop) != nil {
-		err = r.eng.Stop(context.Background())
+	// Stop starts the shutdown, then polls every 500 ms for its end; with
+	// a cancelled context it returns at once and r.done says when.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := r.eng.Stop(ctx)
+	if errors.Is(err, context.Canceled) {
+		err = nil
 	}
 	<-r.done
 	if errors.Is(err, gneterrors.ErrEngineInShutdown) || errors.Is(err, gneterrors.ErrEmptyEngine) {
@@ -413,7 +408,10 @@ func (c *rconn) deliver() {
 	c.inData = true
 	n := c.r.cfg.Callbacks.OnData(c, in)
 	c.inData = false
-	if n > 0 && c.state != stClosed {
+	switch {
+	case c.state == stDraining:
+		_, _ = c.g.Discard(-1) // CloseGraceful inside OnData: in was borrowed until now
+	case n > 0 && c.state != stClosed:
 		_, _ = c.g.Discard(n)
 	}
 }
@@ -576,7 +574,9 @@ func (c *rconn) progressClose() {
 		return
 	}
 	c.state = stDraining
-	_, _ = c.g.Discard(-1)
+	if !c.inData { // inside OnData, in is still borrowed: deliver discards after
+		_, _ = c.g.Discard(-1)
+	}
 	c.setTimer(c.r.cfg.DrainTimeout)
 }
 
