@@ -50,3 +50,5 @@ func (m *memConn) AsyncWritev(bs [][]byte, done func(error)) error {
 	}
 	return nil
 }
+
+func (m *memConn) AsyncDo(fn func(closed bool)) error { fn(m.closed); return nil }

@@ -126,6 +126,11 @@ type Conn interface {
 	// non-nil error if the connection was closed first). The buffers must
 	// stay unchanged until done runs. Safe for concurrent use.
 	AsyncWritev(bs [][]byte, done func(err error)) error
+	// AsyncDo runs fn on the connection's loop, after the tasks queued
+	// before it, unless the connection is closed first (then fn runs with
+	// closed true, still on the loop, so what it holds can be released).
+	// Safe for concurrent use.
+	AsyncDo(fn func(closed bool)) error
 	// AsyncClose closes the connection from any goroutine, after the
 	// writes queued before it. Safe for concurrent use.
 	AsyncClose() error

@@ -46,6 +46,16 @@ func startLines(t *testing.T, cfg Config) *lineServer {
 					return used
 				case "slow":
 					c.SetTimeout(300 * time.Millisecond)
+				case "order":
+					go func() {
+						c.AsyncWritev([][]byte{[]byte("A")}, nil)
+						c.AsyncDo(func(closed bool) {
+							if !closed {
+								c.Write([]byte("B"))
+							}
+						})
+						c.AsyncWritev([][]byte{[]byte("C\n")}, nil)
+					}()
 				case "async":
 					go func() {
 						done := make(chan error, 1)
@@ -129,6 +139,12 @@ func TestPartialReadsAndAsync(t *testing.T) {
 		}
 		c.Write([]byte("lo\nworld\nasync\n"))
 		for _, want := range []string{"HELLO\n", "WORLD\n", "ASYNC\n"} {
+			if got := readLine(t, r); got != want {
+				t.Fatalf("got %q want %q", got, want)
+			}
+		}
+		c.Write([]byte("order\n"))
+		for _, want := range []string{"ABC\n"} {
 			if got := readLine(t, r); got != want {
 				t.Fatalf("got %q want %q", got, want)
 			}

@@ -565,6 +565,11 @@ func (c *pconn) AsyncWritev(bs [][]byte, done func(error)) error {
 	return nil
 }
 
+func (c *pconn) AsyncDo(fn func(closed bool)) error {
+	c.postAlways(func(Conn) { fn(c.state != stOpen && c.state != stDraining) })
+	return nil
+}
+
 func (c *pconn) AsyncClose() error {
 	c.closeFromOutside()
 	return nil

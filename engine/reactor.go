@@ -592,6 +592,16 @@ func (c *rconn) Wake() error {
 }
 func (c *rconn) String() string { return fmt.Sprintf("conn %v", c.remote) }
 
+func (c *rconn) AsyncDo(fn func(closed bool)) error {
+	// AsyncWritev with nothing to write is a task on the loop's
+	// high-priority queue, ordered with the writes, and its callback runs
+	// even when the connection is gone.
+	return c.g.AsyncWritev(nil, func(_ gnet.Conn, err error) error {
+		fn(err != nil || c.state == stClosed)
+		return nil
+	})
+}
+
 func (c *rconn) AsyncWritev(bs [][]byte, done func(err error)) error {
 	return c.g.AsyncWritev(bs, func(_ gnet.Conn, err error) error {
 		if done != nil {
