@@ -553,15 +553,20 @@ func (c *pconn) CloseGraceful() {
 	c.buf, c.off = c.buf[:0], 0
 }
 
-// AsyncWritev writes bs from the calling goroutine, after any write in
-// progress, then hands done to the connection's goroutine.
+// AsyncWritev queues the write to the connection's goroutine, like
+// AsyncDo, so the two keep their order; done runs there after it.
 func (c *pconn) AsyncWritev(bs [][]byte, done func(error)) error {
-	c.wmu.Lock()
-	err := c.writevLocked(bs)
-	c.wmu.Unlock()
-	if done != nil {
-		c.postAlways(func(Conn) { done(err) })
-	}
+	c.postAlways(func(Conn) {
+		err := net.ErrClosed
+		if c.state == stOpen || c.state == stDraining {
+			c.wmu.Lock()
+			err = c.writevLocked(bs)
+			c.wmu.Unlock()
+		}
+		if done != nil {
+			done(err)
+		}
+	})
 	return nil
 }
 
