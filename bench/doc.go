@@ -1,0 +1,63 @@
+// Command bench is sluice's load-test harness: it runs scenarios × targets
+// with wrk and reports throughput and, above all, requests per second of
+// server CPU time relative to a baseline.
+//
+//	cd bench && go run . [-scenarios plaintext,pipelined,json,decode,storm,idle]
+//	    [-targets reactor,reactor-inline,reactor-reuseport,single,perconn,nethttp,fasthttp,gnetraw,node]
+//	    [-rounds 3] [-duration 5s] [-warmup 1s] [-conns 64] [-idle-conns 10000]
+//	    [-baseline gnetraw] [-quiet-wait 0] [-out results]
+//
+// # Targets
+//
+// Each target is a server process the harness builds, starts on a free
+// port of 127.0.0.1 and recognises by its "listening on HOST:PORT" line.
+// The sluice targets run ../examples/hello (built once) with -model
+// reactor, single or perconn, plus -inline (reactor-inline) or -reuseport
+// (reactor-reuseport). The peers live in peers/: nethttp, fasthttp,
+// gnetraw (the floor: gnet doing nothing but framing) and node (skipped
+// when node is not on PATH). See package peers for their contract.
+//
+// # Scenarios
+//
+//	plaintext  GET /plaintext, -conns connections
+//	pipelined  the same, 16 requests per write (scripts/pipeline.lua)
+//	json       GET /json
+//	decode     POST /decode with a 294-byte JSON body (scripts/decode.lua)
+//	storm      GET /plaintext with Connection: close, so every request
+//	           costs an accept (scripts/storm.lua)
+//	idle       -idle-conns keep-alive connections, one request each, held
+//	           open; reports the server's VmRSS growth per connection
+//
+// Before each run a probe sends the scenario's request once and checks the
+// status, headers and body, so a server without the endpoint (404) is
+// reported as failed instead of being measured.
+//
+// # Method
+//
+// Rounds are interleaved (round 1: every scenario × every target, then
+// round 2, ...). Each cell starts a fresh server, warms it up with wrk for
+// -warmup, then runs wrk for -duration with the server's utime+stime
+// (/proc/PID/stat) read right before and right after. With two or more
+// CPUs the server is pinned to the first allowed CPU and wrk (one thread)
+// to the second, with taskset, so every server runs on one core (Go
+// servers get GOMAXPROCS=1 from the affinity mask). Ratios to the baseline
+// are taken within each round and their median is reported.
+//
+// Every wrk cell also records wrk's own CPU use (near 100%, wrk and not
+// the server set req/s: compare req/CPU-s) and how much of each pinned CPU
+// other processes used during the run, from /proc/stat; above 10% the cell
+// is flagged as run on a busy machine. -quiet-wait makes each cell first
+// wait, up to that long, for the pinned CPUs to be quiet.
+//
+// The harness raises its RLIMIT_NOFILE to the hard limit (the servers
+// inherit it) and spreads the idle connections over several 127.0.0.x
+// source addresses. It stops only the processes it started, by process
+// group, also on Ctrl-C.
+//
+// # Output
+//
+// A markdown table per scenario on stdout and in results/<stamp>.md, the
+// raw cells and summaries in results/<stamp>.json, and the charts (CPU
+// efficiency ratio, req/s, KiB per idle connection; gonum.org/v1/plot) in
+// results/<stamp>.svg and .png.
+package main

@@ -1,0 +1,442 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// options are the harness's settings, one per flag.
+type options struct {
+	Scenarios []string      `json:"scenarios"`
+	Targets   []string      `json:"targets"`
+	Rounds    int           `json:"rounds"`
+	Duration  time.Duration `json:"duration_ns"`
+	Warmup    time.Duration `json:"warmup_ns"`
+	Conns     int           `json:"conns"`
+	IdleConns int           `json:"idle_conns"`
+	Baseline  string        `json:"baseline"`
+	// QuietWait is how long a cell may wait for the pinned CPUs to be
+	// quiet (other processes under busyThreshold) before it starts.
+	QuietWait time.Duration `json:"quiet_wait_ns"`
+	Out       string        `json:"-"`
+}
+
+// harness runs scenarios × targets in interleaved rounds.
+type harness struct {
+	opt       options
+	scenarios []scenario
+	targets   []target
+	benchDir  string // the bench module's directory
+	repoDir   string // the sluice repository (benchDir/..)
+	binDir    string // built servers, removed at the end
+	procs     *procSet
+	serverCPU int // -1: not pinned
+	wrkCPU    int // -1: not pinned
+	clkTck    uint64
+	fileLimit uint64
+	log       io.Writer // progress lines
+	skipped   []string  // targets dropped before the run, with the reason
+	built     map[string]runnable
+}
+
+// cell is the result of one scenario × target in one round.
+type cell struct {
+	Round    int    `json:"round"` // from 1
+	Scenario string `json:"scenario"`
+	Target   string `json:"target"`
+	// Error says why the cell has no result; empty when it has one.
+	Error string `json:"error,omitempty"`
+	// Load scenarios: wrk's report and the server's CPU time (utime+stime)
+	// over the measured run.
+	Wrk          *wrkResult `json:"wrk,omitempty"`
+	CPUSeconds   float64    `json:"server_cpu_seconds,omitempty"`
+	ReqPerCPUSec float64    `json:"requests_per_cpu_second,omitempty"`
+	CPUPercent   float64    `json:"server_cpu_percent,omitempty"` // of one core, over wrk's duration
+	// WrkCPUPercent likewise for wrk: near 100, wrk was the bottleneck.
+	WrkCPUPercent float64 `json:"wrk_cpu_percent,omitempty"`
+	// Other*CPUPercent is the share of the server's (wrk's) pinned CPU
+	// that other processes used during the run: a busy machine. -1 when
+	// not pinned.
+	OtherServerCPUPercent float64     `json:"other_server_cpu_percent,omitempty"`
+	OtherWrkCPUPercent    float64     `json:"other_wrk_cpu_percent,omitempty"`
+	Idle                  *idleResult `json:"idle,omitempty"`
+}
+
+func (h *harness) logf(format string, args ...any) {
+	fmt.Fprintf(h.log, format+"\n", args...)
+}
+
+// selectByName picks the named items, in the order of all, or all of them
+// for an empty list.
+func selectByName[T any](all []T, name func(T) string, names []string, what string) ([]T, error) {
+	if len(names) == 0 {
+		return all, nil
+	}
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []T
+	for _, x := range all {
+		if want[name(x)] {
+			out = append(out, x)
+			delete(want, name(x))
+		}
+	}
+	if len(want) > 0 {
+		var known, unknown []string
+		for _, x := range all {
+			known = append(known, name(x))
+		}
+		for n := range want {
+			unknown = append(unknown, n)
+		}
+		return nil, fmt.Errorf("unknown %s %s (known: %s)", what, strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return out, nil
+}
+
+// newHarness checks the options and the machine: wrk, pinning, the file
+// limit, node.
+func newHarness(opt options, log io.Writer) (*harness, error) {
+	h := &harness{opt: opt, log: log, procs: newProcSet(), serverCPU: -1, wrkCPU: -1, clkTck: clockTicks()}
+	var err error
+	if h.scenarios, err = selectByName(scenarios, func(s scenario) string { return s.Name }, opt.Scenarios, "scenario"); err != nil {
+		return nil, err
+	}
+	if h.targets, err = selectByName(targets, func(t target) string { return t.Name }, opt.Targets, "target"); err != nil {
+		return nil, err
+	}
+	if opt.Rounds < 1 || opt.Duration <= 0 || opt.Warmup < 0 || opt.Conns < 1 || opt.IdleConns < 1 {
+		return nil, errors.New("-rounds, -duration, -conns and -idle-conns must be positive, -warmup not negative")
+	}
+	if h.benchDir, err = findBenchDir(); err != nil {
+		return nil, err
+	}
+	h.repoDir = filepath.Dir(h.benchDir)
+
+	needWrk := false
+	for _, s := range h.scenarios {
+		needWrk = needWrk || !s.Idle
+	}
+	if needWrk {
+		if _, err := exec.LookPath("wrk"); err != nil {
+			return nil, errWrkMissing
+		}
+	}
+
+	// Node is optional: without it the target is skipped, with a message.
+	kept := h.targets[:0:0]
+	for _, t := range h.targets {
+		if t.Kind == kindNode {
+			if _, err := exec.LookPath("node"); err != nil {
+				h.skipped = append(h.skipped, t.Name+": node is not on PATH")
+				h.logf("skipping target %s: node is not on PATH", t.Name)
+				continue
+			}
+		}
+		kept = append(kept, t)
+	}
+	h.targets = kept
+	if len(h.targets) == 0 {
+		return nil, errors.New("no target to run")
+	}
+	if opt.Baseline != "" && !h.hasTarget(opt.Baseline) {
+		h.logf("warning: baseline %q is not among the targets: no ratios", opt.Baseline)
+		h.opt.Baseline = ""
+	}
+
+	cpus, err := allowedCPUs()
+	if err != nil || len(cpus) == 0 {
+		cpus = make([]int, runtime.NumCPU())
+		for i := range cpus {
+			cpus[i] = i
+		}
+	}
+	_, tasksetErr := exec.LookPath("taskset")
+	switch {
+	case len(cpus) < 2:
+		h.logf("warning: one CPU: the server and wrk share it, unpinned; numbers are only roughly comparable")
+	case tasksetErr != nil:
+		h.logf("warning: taskset not found (apt-get install -y util-linux): the server and wrk are not pinned")
+	default:
+		h.serverCPU, h.wrkCPU = cpus[0], cpus[1]
+	}
+
+	if h.fileLimit, err = raiseFileLimit(); err != nil {
+		h.logf("warning: raising RLIMIT_NOFILE: %v", err)
+	}
+	if h.fileLimit > 0 && uint64(h.opt.IdleConns)+256 > h.fileLimit {
+		n := int(h.fileLimit) - 256
+		h.logf("warning: open-file limit %d: -idle-conns lowered from %d to %d", h.fileLimit, h.opt.IdleConns, n)
+		h.opt.IdleConns = max(1, n)
+	}
+	return h, nil
+}
+
+var errWrkMissing = errors.New("wrk is not on PATH; install it with: apt-get install -y wrk")
+
+func (h *harness) hasTarget(name string) bool {
+	for _, t := range h.targets {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// findBenchDir walks up from the working directory to the bench module.
+func findBenchDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(b), "module github.com/sluice-go/sluice/bench\n") {
+			return dir, nil
+		}
+		if sub := filepath.Join(dir, "bench"); dir != sub {
+			if b, err := os.ReadFile(filepath.Join(sub, "go.mod")); err == nil &&
+				strings.HasPrefix(string(b), "module github.com/sluice-go/sluice/bench\n") {
+				return sub, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the bench module (github.com/sluice-go/sluice/bench): run from bench/")
+		}
+		dir = parent
+	}
+}
+
+// run builds the targets and runs every cell: for each round, each
+// scenario, each target, so that slow drift of the machine spreads over
+// all targets alike. It returns the cells run so far when ctx is done.
+func (h *harness) run(ctx context.Context) ([]cell, error) {
+	var err error
+	if h.binDir, err = os.MkdirTemp("", "sluice-bench-"); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(h.binDir)
+	defer h.procs.stopAll()
+	h.built = h.build(ctx, h.targets)
+
+	total := h.opt.Rounds * len(h.scenarios) * len(h.targets)
+	var cells []cell
+	for r := range h.opt.Rounds {
+		for _, sc := range h.scenarios {
+			for _, t := range h.targets {
+				if err := ctx.Err(); err != nil {
+					return cells, err
+				}
+				h.logf("[round %d/%d] [%d/%d] %s × %s", r+1, h.opt.Rounds, len(cells)+1, total, sc.Name, t.Name)
+				h.waitQuiet(ctx)
+				var c cell
+				if sc.Idle {
+					c = h.idleCell(ctx, r, sc, t)
+				} else {
+					c = h.loadCell(ctx, r, sc, t)
+				}
+				if err := ctx.Err(); err != nil { // cut short: no result
+					return cells, err
+				}
+				h.logf("    %s", c.line())
+				cells = append(cells, c)
+			}
+		}
+	}
+	return cells, ctx.Err()
+}
+
+// start runs target t on a free port.
+func (h *harness) start(ctx context.Context, t target) (*proc, error) {
+	rn := h.built[t.Name]
+	if rn.err != nil {
+		return nil, rn.err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	return h.procs.startServer(ctx, h.serverCPU, rn.argv(fmt.Sprintf("127.0.0.1:%d", port)))
+}
+
+// wrkSlack is added to a wrk run's duration before it is killed: wrk
+// stops on its own at -d, plus its 2 s request timeout.
+const wrkSlack = 15 * time.Second
+
+// wrk runs wrk and returns its report and the CPU time it used.
+func (h *harness) wrk(ctx context.Context, sc scenario, addr string, d time.Duration) (*wrkResult, time.Duration, error) {
+	script := ""
+	if sc.Script != "" {
+		script = filepath.Join(h.benchDir, "scripts", sc.Script)
+	}
+	argv := append([]string{"wrk"}, wrkArgs(h.opt.Conns, d, script, "http://"+addr+sc.Path, sc.ScriptArgs)...)
+	out, used, err := h.procs.runCommand(ctx, h.wrkCPU, d+wrkSlack, argv)
+	if err != nil {
+		return nil, used, err
+	}
+	r, err := parseWrk(out)
+	return r, used, err
+}
+
+// loadCell runs one wrk scenario against a fresh server: probe, warm-up,
+// then the measured run with the server's CPU time read right before and
+// right after it.
+func (h *harness) loadCell(ctx context.Context, round int, sc scenario, t target) cell {
+	c := cell{Round: round + 1, Scenario: sc.Name, Target: t.Name}
+	srv, err := h.start(ctx, t)
+	if err != nil {
+		c.Error = "start: " + oneLine(err.Error(), 300)
+		return c
+	}
+	defer srv.stop()
+	if err := probe(ctx, srv.addr, sc, t.Floor); err != nil {
+		c.Error = "probe: " + oneLine(err.Error(), 300)
+		return c
+	}
+	if h.opt.Warmup > 0 {
+		if _, _, err := h.wrk(ctx, sc, srv.addr, h.opt.Warmup); err != nil {
+			c.Error = "warm-up: " + oneLine(err.Error(), 300)
+			return c
+		}
+	}
+	sysBefore, sysErr := procStat()
+	before, err := cpuTicks(srv.pid)
+	if err != nil {
+		c.Error = "cpu: " + err.Error()
+		return c
+	}
+	res, wrkCPU, err := h.wrk(ctx, sc, srv.addr, h.opt.Duration)
+	after, cpuErr := cpuTicks(srv.pid)
+	sysAfter, sysErr2 := procStat()
+	switch {
+	case err != nil:
+		c.Error = oneLine(err.Error(), 300)
+	case srv.exited():
+		c.Error = "server exited during the run: " + srv.out.tail()
+	case cpuErr != nil:
+		c.Error = "cpu: " + cpuErr.Error()
+	case res.Requests == 0:
+		c.Error = "no request completed"
+	}
+	if c.Error != "" {
+		return c
+	}
+	c.Wrk = res
+	c.CPUSeconds = float64(after-before) / float64(h.clkTck)
+	if res.Seconds > 0 {
+		c.WrkCPUPercent = 100 * wrkCPU.Seconds() / res.Seconds
+	}
+	c.OtherServerCPUPercent, c.OtherWrkCPUPercent = -1, -1
+	if sysErr == nil && sysErr2 == nil && h.serverCPU >= 0 {
+		wrkTicks := uint64(wrkCPU.Seconds()*float64(h.clkTck) + 0.5)
+		c.OtherServerCPUPercent = otherLoad(sysBefore, sysAfter, h.serverCPU, after-before)
+		c.OtherWrkCPUPercent = otherLoad(sysBefore, sysAfter, h.wrkCPU, wrkTicks)
+	}
+	if v := perCPUSecond(res.Requests, c.CPUSeconds); !math.IsNaN(v) {
+		c.ReqPerCPUSec = v
+	}
+	if res.Seconds > 0 {
+		c.CPUPercent = 100 * c.CPUSeconds / res.Seconds
+	}
+	return c
+}
+
+// line is the progress line for a finished cell.
+func (c *cell) line() string {
+	switch {
+	case c.Error != "":
+		return "FAILED: " + c.Error
+	case c.Idle != nil:
+		return fmt.Sprintf("%d/%d connections alive, RSS %s -> %s, %.1f KiB per connection, connected in %.2f s",
+			c.Idle.Alive, c.Idle.Conns, kib(c.Idle.RSSBeforeKiB), kib(c.Idle.RSSAfterKiB), c.Idle.KiBPerConn, c.Idle.ConnectSeconds)
+	case c.Wrk != nil:
+		s := fmt.Sprintf("%s req/s, server CPU %.2f s (%.0f%%), %s req/CPU-s, wrk CPU %.0f%%, p50 %s, p99 %s",
+			si(c.Wrk.RequestsPerSec), c.CPUSeconds, c.CPUPercent, si(c.ReqPerCPUSec), c.WrkCPUPercent,
+			msStr(c.Wrk.LatencyP50Ms), msStr(c.Wrk.LatencyP99Ms))
+		if e := errorsText(c.Wrk.ErrConnect, c.Wrk.ErrRead, c.Wrk.ErrWrite, c.Wrk.ErrTimeout, c.Wrk.Non2xx); e != "" {
+			s += ", ERRORS: " + e
+		}
+		if b := c.busyText(); b != "" {
+			s += ", " + b
+		}
+		return s
+	}
+	return ""
+}
+
+// estimate is roughly how long the cells take: a wrk cell is its warm-up
+// and measured run plus about a second of start, probe and stop; an idle
+// cell its settle pause plus connecting.
+func (h *harness) estimate() time.Duration {
+	var per time.Duration
+	for _, sc := range h.scenarios {
+		if sc.Idle {
+			per += idleSettle + 2*time.Second
+		} else {
+			per += time.Duration(max(1, int((h.opt.Duration+time.Second-1)/time.Second)))*time.Second + h.opt.Warmup + time.Second
+		}
+	}
+	return per * time.Duration(h.opt.Rounds*len(h.targets))
+}
+
+// busyThreshold is the share of a pinned CPU, in percent, that other
+// processes may use during a run before the cell is flagged: above it the
+// server or wrk lost enough CPU to skew req/s and latency (req/CPU-s
+// suffers less, but caches and wake-ups are shared too).
+const busyThreshold = 10
+
+// busyText flags a run during which other processes used the pinned CPUs.
+func (c *cell) busyText() string {
+	if c.OtherServerCPUPercent < busyThreshold && c.OtherWrkCPUPercent < busyThreshold {
+		return ""
+	}
+	return fmt.Sprintf("BUSY: others used %.0f%% of the server's CPU, %.0f%% of wrk's", max(0, c.OtherServerCPUPercent), max(0, c.OtherWrkCPUPercent))
+}
+
+// quietSample is how long waitQuiet watches the CPUs at a time.
+const quietSample = 500 * time.Millisecond
+
+// waitQuiet waits, up to -quiet-wait, until other processes use less than
+// busyThreshold percent of each pinned CPU over quietSample. Nothing of
+// the harness's runs then, so all the load is someone else's.
+func (h *harness) waitQuiet(ctx context.Context) {
+	if h.opt.QuietWait <= 0 || h.serverCPU < 0 {
+		return
+	}
+	deadline := time.Now().Add(h.opt.QuietWait)
+	logged := false
+	for {
+		before, err := procStat()
+		if err != nil || sleep(ctx, quietSample) != nil {
+			return
+		}
+		after, err := procStat()
+		if err != nil {
+			return
+		}
+		s, w := otherLoad(before, after, h.serverCPU, 0), otherLoad(before, after, h.wrkCPU, 0)
+		if s < busyThreshold && w < busyThreshold {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.logf("    machine still busy (%.0f%% and %.0f%% of the pinned CPUs in use); running anyway", s, w)
+			return
+		}
+		if !logged {
+			h.logf("    waiting up to %v for a quiet machine (%.0f%% and %.0f%% of the pinned CPUs in use)", h.opt.QuietWait, s, w)
+			logged = true
+		}
+	}
+}

@@ -1,0 +1,95 @@
+// Command nethttp is the net/http peer of the load-test harness: the three
+// benchmark endpoints on net/http's ServeMux, JSON through encoding/json per
+// request. See package peers for the contract.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+)
+
+type message struct {
+	Message string `json:"message"`
+}
+
+type decodeRequest struct {
+	Name  string   `json:"name"`
+	Email string   `json:"email"`
+	Tags  []string `json:"tags"`
+	N     int      `json:"n"`
+}
+
+type decodeResponse struct {
+	OK bool `json:"ok"`
+	N  int  `json:"n"`
+}
+
+// maxBody bounds a /decode body: the benchmark sends about 300 bytes.
+const maxBody = 1 << 20
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	flag.Parse()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("listening on %s\n", ln.Addr())
+	// No timeouts: the idle scenario keeps connections open, and the other
+	// peers do not time out idle connections within a run either.
+	srv := &http.Server{Handler: routes()}
+	if err := srv.Serve(ln); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /plaintext", func(w http.ResponseWriter, r *http.Request) {
+		write(w, http.StatusOK, "text/plain; charset=utf-8", []byte("Hello, World!"))
+	})
+	mux.HandleFunc("GET /json", func(w http.ResponseWriter, r *http.Request) {
+		b, err := json.Marshal(&message{Message: "Hello, World!"})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		write(w, http.StatusOK, "application/json", b)
+	})
+	mux.HandleFunc("POST /decode", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		var req decodeRequest
+		if err == nil {
+			err = json.Unmarshal(body, &req)
+		}
+		if err != nil {
+			write(w, http.StatusBadRequest, "text/plain; charset=utf-8", []byte("400 Bad Request"))
+			return
+		}
+		b, err := json.Marshal(&decodeResponse{OK: true, N: req.N})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		write(w, http.StatusOK, "application/json", b)
+	})
+	return mux
+}
+
+// write sends body with the shared header set; net/http adds Date.
+func write(w http.ResponseWriter, status int, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Server", "nethttp")
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

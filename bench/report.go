@@ -1,0 +1,408 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// report is everything one harness run produced; it is written as JSON.
+type report struct {
+	Started     time.Time `json:"started"`
+	Command     []string  `json:"command"`
+	Machine     machine   `json:"machine"`
+	Options     options   `json:"options"`
+	Interrupted bool      `json:"interrupted,omitempty"`
+	Skipped     []string  `json:"skipped,omitempty"`
+	Cells       []cell    `json:"cells"`
+	Summaries   []summary `json:"summaries"`
+}
+
+// machine describes where the numbers were taken.
+type machine struct {
+	CPU       string `json:"cpu"`
+	CPUs      int    `json:"cpus"` // CPUs the harness may use
+	Kernel    string `json:"kernel"`
+	Go        string `json:"go"`
+	Wrk       string `json:"wrk,omitempty"`
+	Node      string `json:"node,omitempty"`
+	ServerCPU int    `json:"server_cpu"` // -1: not pinned
+	WrkCPU    int    `json:"wrk_cpu"`    // -1: not pinned
+	ClkTck    uint64 `json:"clk_tck"`
+	FileLimit uint64 `json:"file_limit"`
+}
+
+// summary is one scenario × target over all rounds.
+type summary struct {
+	Scenario string   `json:"scenario"`
+	Target   string   `json:"target"`
+	OK       int      `json:"ok_rounds"`
+	Failures []string `json:"failures,omitempty"` // "round N: reason"
+	// Load scenarios.
+	ReqPerSec     stat `json:"requests_per_sec"`
+	CPUPercent    stat `json:"server_cpu_percent"`
+	WrkCPUPercent stat `json:"wrk_cpu_percent"`
+	// BusyRounds counts the rounds during which other processes used more
+	// than busyThreshold percent of a pinned CPU; MaxOther is the most.
+	BusyRounds   int     `json:"busy_rounds,omitempty"`
+	MaxOther     float64 `json:"max_other_cpu_percent,omitempty"`
+	ReqPerCPUSec stat    `json:"requests_per_cpu_second"`
+	// CPUEffRatio is ReqPerCPUSec over the baseline's in the same round;
+	// RPSRatio the same for req/s. Median and range of the per-round
+	// ratios.
+	CPUEffRatio stat  `json:"cpu_efficiency_ratio"`
+	RPSRatio    stat  `json:"requests_per_sec_ratio"`
+	P50Ms       stat  `json:"latency_p50_ms"`
+	P99Ms       stat  `json:"latency_p99_ms"`
+	ErrConnect  int64 `json:"err_connect,omitempty"` // summed over rounds
+	ErrRead     int64 `json:"err_read,omitempty"`
+	ErrWrite    int64 `json:"err_write,omitempty"`
+	ErrTimeout  int64 `json:"err_timeout,omitempty"`
+	Non2xx      int64 `json:"non_2xx,omitempty"`
+	// Idle scenario.
+	KiBPerConn stat `json:"kib_per_conn"`
+	MemRatio   stat `json:"kib_per_conn_ratio"` // over the baseline's, same round
+	Alive      stat `json:"alive"`
+	Conns      int  `json:"conns,omitempty"`
+}
+
+func (s *summary) errorText() string {
+	return errorsText(s.ErrConnect, s.ErrRead, s.ErrWrite, s.ErrTimeout, s.Non2xx)
+}
+
+// summarizeCells folds the cells into one summary per scenario × target,
+// in table order. Ratios are taken round by round against baseline ("":
+// none), then summarised.
+func summarizeCells(cells []cell, scs []scenario, ts []target, baseline string, rounds int) []summary {
+	type key struct{ sc, t string }
+	byKey := make(map[key][]cell)
+	for _, c := range cells {
+		k := key{c.Scenario, c.Target}
+		byKey[k] = append(byKey[k], c)
+	}
+	// perRound collects one value per successful round.
+	perRound := func(cs []cell, f func(cell) float64) map[int]float64 {
+		m := make(map[int]float64)
+		for _, c := range cs {
+			if c.Error == "" {
+				m[c.Round-1] = f(c)
+			}
+		}
+		return m
+	}
+	values := func(m map[int]float64) []float64 {
+		v := make([]float64, 0, len(m))
+		for _, x := range m {
+			v = append(v, x)
+		}
+		return v
+	}
+	rps := func(c cell) float64 { return c.Wrk.RequestsPerSec }
+	eff := func(c cell) float64 {
+		if c.ReqPerCPUSec <= 0 {
+			return math.NaN()
+		}
+		return c.ReqPerCPUSec
+	}
+	mem := func(c cell) float64 { return c.Idle.KiBPerConn }
+	var out []summary
+	for _, sc := range scs {
+		base := byKey[key{sc.Name, baseline}]
+		for _, t := range ts {
+			cs, ok := byKey[key{sc.Name, t.Name}]
+			if !ok {
+				continue
+			}
+			s := summary{Scenario: sc.Name, Target: t.Name}
+			for _, c := range cs {
+				if c.Error != "" {
+					s.Failures = append(s.Failures, fmt.Sprintf("round %d: %s", c.Round, c.Error))
+					continue
+				}
+				s.OK++
+				if c.busyText() != "" {
+					s.BusyRounds++
+					s.MaxOther = max(s.MaxOther, c.OtherServerCPUPercent, c.OtherWrkCPUPercent)
+				}
+				if w := c.Wrk; w != nil {
+					s.ErrConnect += w.ErrConnect
+					s.ErrRead += w.ErrRead
+					s.ErrWrite += w.ErrWrite
+					s.ErrTimeout += w.ErrTimeout
+					s.Non2xx += w.Non2xx
+				}
+			}
+			if sc.Idle {
+				m := perRound(cs, mem)
+				s.KiBPerConn = summarize(values(m))
+				s.Alive = summarize(values(perRound(cs, func(c cell) float64 { return float64(c.Idle.Alive) })))
+				for _, c := range cs {
+					if c.Idle != nil {
+						s.Conns = c.Idle.Conns
+					}
+				}
+				if baseline != "" {
+					s.MemRatio = summarize(roundRatios(m, perRound(base, mem), rounds))
+				}
+			} else {
+				r, e := perRound(cs, rps), perRound(cs, eff)
+				s.ReqPerSec = summarize(values(r))
+				s.ReqPerCPUSec = summarize(values(e))
+				s.CPUPercent = summarize(values(perRound(cs, func(c cell) float64 { return c.CPUPercent })))
+				s.WrkCPUPercent = summarize(values(perRound(cs, func(c cell) float64 { return c.WrkCPUPercent })))
+				s.P50Ms = summarize(values(perRound(cs, func(c cell) float64 { return c.Wrk.LatencyP50Ms })))
+				s.P99Ms = summarize(values(perRound(cs, func(c cell) float64 { return c.Wrk.LatencyP99Ms })))
+				if baseline != "" {
+					s.RPSRatio = summarize(roundRatios(r, perRound(base, rps), rounds))
+					s.CPUEffRatio = summarize(roundRatios(e, perRound(base, eff), rounds))
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// markdown renders the report as a header and one table per scenario.
+func markdown(rep *report) string {
+	var b strings.Builder
+	m, o := rep.Machine, rep.Options
+	fmt.Fprintf(&b, "# sluice load test, %s\n\n", rep.Started.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "- machine: %s, %d CPUs, Linux %s; %s, %s", orDash(m.CPU), m.CPUs, orDash(m.Kernel), m.Go, orDash(m.Wrk))
+	if m.Node != "" {
+		fmt.Fprintf(&b, ", node %s", m.Node)
+	}
+	b.WriteString("\n")
+	if m.ServerCPU >= 0 {
+		fmt.Fprintf(&b, "- pinning (taskset): server on CPU %d, wrk (one thread) on CPU %d\n", m.ServerCPU, m.WrkCPU)
+	} else {
+		b.WriteString("- not pinned: the server and wrk share the CPUs\n")
+	}
+	fmt.Fprintf(&b, "- %d interleaved round(s); each cell: a fresh server, a %v warm-up, then %v measured; %d connections; cells show the median (and min–max over rounds)\n",
+		o.Rounds, o.Warmup, o.Duration, o.Conns)
+	if o.Baseline != "" {
+		fmt.Fprintf(&b, "- CPU eff. = requests per second of server CPU time (utime+stime from /proc/PID/stat) divided by %s's in the same round, median over rounds: above 1 is less CPU per request than %s\n", o.Baseline, o.Baseline)
+	}
+	b.WriteString("- server CPU, wrk CPU: share of one core over the measured run; wrk near 100% means the load generator, not the server, set req/s (compare req/CPU-s then)\n")
+	fmt.Fprintf(&b, "- command: `%s`\n", strings.Join(rep.Command, " "))
+	if rep.Interrupted {
+		b.WriteString("- INTERRUPTED: partial results\n")
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(&b, "- skipped %s\n", s)
+	}
+	for _, sc := range scenarios {
+		var rows []summary
+		for _, s := range rep.Summaries {
+			if s.Scenario == sc.Name {
+				rows = append(rows, s)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		if sc.Idle {
+			writeIdleTable(&b, sc, rows, o)
+		} else {
+			writeLoadTable(&b, sc, rows, o)
+		}
+	}
+	return b.String()
+}
+
+func writeLoadTable(b *strings.Builder, sc scenario, rows []summary, o options) {
+	fmt.Fprintf(b, "\n## %s: %s, %d connections\n\n", sc.Name, sc.Desc, o.Conns)
+	base := o.Baseline
+	if base != "" {
+		fmt.Fprintf(b, "| target | CPU eff. vs %s | req/CPU-s | req/s | req/s vs %s | server CPU | wrk CPU | p50 | p99 | errors |\n", base, base)
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	} else {
+		b.WriteString("| target | req/CPU-s | req/s | server CPU | wrk CPU | p50 | p99 | errors |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|--:|---|\n")
+	}
+	for _, s := range rows {
+		notes := failureText(s)
+		if e := s.errorText(); e != "" {
+			notes = joinNonEmpty("⚠ "+e, notes)
+		}
+		if s.BusyRounds > 0 {
+			notes = joinNonEmpty(fmt.Sprintf("⚠ busy machine in %d round(s): others used up to %.0f%% of a pinned CPU", s.BusyRounds, s.MaxOther), notes)
+		}
+		if s.OK == 0 {
+			if base != "" {
+				fmt.Fprintf(b, "| %s | – | – | – | – | – | – | – | – | %s |\n", s.Target, notes)
+			} else {
+				fmt.Fprintf(b, "| %s | – | – | – | – | – | – | %s |\n", s.Target, notes)
+			}
+			continue
+		}
+		pct := func(v float64) string { return fmt.Sprintf("%.0f%%", v) }
+		cpu := fmtStat(s.CPUPercent, pct)
+		wrkCPU := pct(s.WrkCPUPercent.Median)
+		eff, rps := fmtStat(s.ReqPerCPUSec, si), fmtStat(s.ReqPerSec, si)
+		p50, p99 := msStr(s.P50Ms.Median), msStr(s.P99Ms.Median)
+		if notes == "" {
+			notes = "–"
+		}
+		if base != "" {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Target,
+				fmtStat(s.CPUEffRatio, ratio), eff, rps, fmtStat(s.RPSRatio, ratio), cpu, wrkCPU, p50, p99, notes)
+		} else {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Target, eff, rps, cpu, wrkCPU, p50, p99, notes)
+		}
+	}
+}
+
+func writeIdleTable(b *strings.Builder, sc scenario, rows []summary, o options) {
+	fmt.Fprintf(b, "\n## %s: %d %s\n\n", sc.Name, o.IdleConns, sc.Desc)
+	base := o.Baseline
+	if base != "" {
+		fmt.Fprintf(b, "| target | KiB per connection | vs %s | alive | notes |\n|---|--:|--:|--:|---|\n", base)
+	} else {
+		b.WriteString("| target | KiB per connection | alive | notes |\n|---|--:|--:|---|\n")
+	}
+	for _, s := range rows {
+		notes := failureText(s)
+		if notes == "" {
+			notes = "–"
+		}
+		if s.OK == 0 {
+			if base != "" {
+				fmt.Fprintf(b, "| %s | – | – | – | %s |\n", s.Target, notes)
+			} else {
+				fmt.Fprintf(b, "| %s | – | – | %s |\n", s.Target, notes)
+			}
+			continue
+		}
+		kpc := fmtStat(s.KiBPerConn, func(v float64) string { return fmt.Sprintf("%.1f", v) })
+		alive := fmt.Sprintf("%.0f/%d", s.Alive.Min, s.Conns)
+		if s.Alive.Min < float64(s.Conns) {
+			alive = "⚠ " + alive
+		}
+		if base != "" {
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", s.Target, kpc, fmtStat(s.MemRatio, ratio), alive, notes)
+		} else {
+			fmt.Fprintf(b, "| %s | %s | %s | %s |\n", s.Target, kpc, alive, notes)
+		}
+	}
+	b.WriteString("\nKiB per connection = (server VmRSS with the connections open − VmRSS before connecting) / connections that answered. Lower is better; so is a ratio below 1.\n")
+}
+
+func failureText(s summary) string {
+	if len(s.Failures) == 0 {
+		return ""
+	}
+	// The same reason in every round is said once.
+	first := s.Failures[0]
+	_, reason, _ := strings.Cut(first, ": ")
+	same := true
+	for _, f := range s.Failures[1:] {
+		if _, r, _ := strings.Cut(f, ": "); r != reason {
+			same = false
+		}
+	}
+	text := reason
+	if !same {
+		text = strings.Join(s.Failures, "; ")
+	}
+	prefix := "FAILED"
+	if s.OK > 0 {
+		prefix = fmt.Sprintf("failed %d round(s)", len(s.Failures))
+	}
+	return prefix + ": " + strings.ReplaceAll(trunc(text, 200), "|", "\\|")
+}
+
+func joinNonEmpty(a, b string) string {
+	if a == "" {
+		return b
+	}
+	if b == "" {
+		return a
+	}
+	return a + "; " + b
+}
+
+// fmtStat prints the median, and the range when there are several rounds.
+func fmtStat(s stat, f func(float64) string) string {
+	if s.N == 0 {
+		return "–"
+	}
+	if s.N == 1 || s.Min == s.Max {
+		return f(s.Median)
+	}
+	return fmt.Sprintf("%s (%s–%s)", f(s.Median), f(s.Min), f(s.Max))
+}
+
+func ratio(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+// si prints a count with a k or M suffix.
+func si(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func msStr(v float64) string {
+	switch {
+	case v <= 0:
+		return "–"
+	case v < 10:
+		return fmt.Sprintf("%.2f ms", v)
+	}
+	return fmt.Sprintf("%.0f ms", v)
+}
+
+func kib(v int64) string { return fmt.Sprintf("%.1f MiB", float64(v)/1024) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// errorsText lists the non-zero error counts, or "".
+func errorsText(connect, read, write, timeout, non2xx int64) string {
+	var parts []string
+	for _, e := range []struct {
+		name string
+		n    int64
+	}{{"connect", connect}, {"read", read}, {"write", write}, {"timeout", timeout}, {"non-2xx", non2xx}} {
+		if e.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", e.name, e.n))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeResults writes <stamp>.md, <stamp>.json and the charts into dir and
+// returns the paths written.
+func writeResults(dir string, rep *report, md string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	stamp := filepath.Join(dir, rep.Started.Format("20060102-150405"))
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	paths := []string{stamp + ".md", stamp + ".json"}
+	if err := os.WriteFile(paths[0], []byte(md), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(paths[1], append(js, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	charts, err := writeCharts(stamp, rep)
+	return append(paths, charts...), err
+}
