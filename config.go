@@ -1,6 +1,7 @@
 package sluice
 
 import (
+	stdtls "crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -146,6 +147,21 @@ type Config struct {
 	// does not read; then the connection is closed. Zero means 30 s.
 	WriteTimeout time.Duration
 
+	// TLS, when set, serves HTTPS: TLS 1.2 and 1.3 terminated on the
+	// event loop with crypto/tls (PerConn: on the connection's goroutine).
+	// Unset fields get safe defaults: TLS 1.2 minimum, ECDHE+AEAD suites
+	// only, ALPN http/1.1, session tickets on. With no certificate set, one
+	// can be given later with Server.TLSServer().SetCertificate.
+	TLS *stdtls.Config
+	// TLSHandshakeTimeout bounds a TLS handshake from the ClientHello to
+	// the client's Finished (the ClientHello itself must arrive within
+	// HeaderReadTimeout). Zero means 10 s.
+	TLSHandshakeTimeout time.Duration
+	// MaxHandshakes is the most TLS handshakes running at once (each on a
+	// short-lived goroutine); the rest wait with their ClientHello
+	// buffered. Zero means 4 per GOMAXPROCS.
+	MaxHandshakes int
+
 	// ServerName is the Server header's value. Empty means "sluice".
 	ServerName string
 	// NoServerHeader omits the Server header.
@@ -229,6 +245,7 @@ func (cfg Config) resolve() (Config, error) {
 	cfg.BodyReadTimeout = orDefault(cfg.BodyReadTimeout, 30*time.Second)
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, 60*time.Second)
 	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, 30*time.Second)
+	cfg.TLSHandshakeTimeout = orDefault(cfg.TLSHandshakeTimeout, 10*time.Second)
 	if cfg.ServerName == "" {
 		cfg.ServerName = "sluice"
 	}

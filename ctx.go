@@ -3,6 +3,7 @@ package sluice
 import (
 	"bytes"
 	"context"
+	stdtls "crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -215,16 +216,16 @@ func (x *Ctx) RemoteAddr() net.Addr { return x.c.ec.RemoteAddr() }
 // LocalAddr returns the server's address for this connection.
 func (x *Ctx) LocalAddr() net.Addr { return x.c.ec.LocalAddr() }
 
-// TLS returns nil: the TLS listener (Decrypt stage) is not built yet; it
-// will return the connection state there.
-func (x *Ctx) TLS() *TLSState { return nil }
-
-// TLSState describes a TLS connection; see Ctx.TLS.
-type TLSState struct {
-	Version            uint16
-	CipherSuite        uint16
-	ServerName         string
-	NegotiatedProtocol string
+// TLS returns the connection's TLS parameters (version, cipher suite,
+// SNI server name, ALPN protocol, peer certificates), or nil for plain
+// HTTP. Borrowed.
+func (x *Ctx) TLS() *stdtls.ConnectionState {
+	if t, ok := x.c.ec.(interface {
+		TLSConnectionState() *stdtls.ConnectionState
+	}); ok {
+		return t.TLSConnectionState()
+	}
+	return nil
 }
 
 // Pattern returns the Mux pattern that matched, or "".

@@ -2,6 +2,7 @@ package sluice
 
 import (
 	"context"
+	stdtls "crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sluice-go/sluice/engine"
+	"github.com/sluice-go/sluice/tls"
 )
 
 // Errors returned by Server.
@@ -36,9 +38,11 @@ type Server struct {
 	serverName []byte
 	// parserLimits are cfg.Limits with the body limit raised to the
 	// streamed one: buffered requests are lowered back per request.
-	parserLimits Limits
-	eng          engine.Engine
-	pool         *workPool
+	parserLimits   Limits
+	tls            *tls.Server      // nil without TLS; the event-loop models' Decrypt stage
+	innerCallbacks engine.Callbacks // the HTTP layer's, under TLS
+	eng            engine.Engine
+	pool           *workPool
 
 	mu      sync.Mutex
 	started bool
@@ -77,6 +81,21 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 		return err
 	}
 	cfg := s.cfg
+	callbacks := engine.Callbacks{
+		OnOpen:    s.onOpen,
+		OnData:    s.onData,
+		OnTimeout: s.onTimeout,
+		OnClose:   s.onClose,
+	}
+	s.innerCallbacks = callbacks
+	var perConnTLS *stdtls.Config
+	if s.tls != nil {
+		if cfg.Model == PerConn {
+			perConnTLS = s.tls.Config() // Go's model: crypto/tls on the connection's goroutine
+		} else {
+			callbacks = s.tlsCallbacks(callbacks)
+		}
+	}
 	eng, err := engine.New(engine.Config{
 		Model:             cfg.Model,
 		Loops:             cfg.Loops,
@@ -89,13 +108,10 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 		Backlog:           cfg.Backlog,
 		MaxConns:          cfg.MaxConns,
 		WriteTimeout:      cfg.WriteTimeout,
+		TLS:               perConnTLS,
+		HandshakeTimeout:  cfg.TLSHandshakeTimeout,
 		Logger:            cfg.Logger,
-		Callbacks: engine.Callbacks{
-			OnOpen:    s.onOpen,
-			OnData:    s.onData,
-			OnTimeout: s.onTimeout,
-			OnClose:   s.onClose,
-		},
+		Callbacks:         callbacks,
 	})
 	if err != nil {
 		return err
@@ -137,7 +153,23 @@ func (s *Server) prepare() error {
 		s.serverName = []byte(cfg.ServerName)
 	}
 	s.pool = newWorkPool(cfg.Workers, cfg.QueueLen)
+	if cfg.TLS != nil {
+		t, err := tls.NewServer(tls.Config{TLS: cfg.TLS, HandshakeTimeout: cfg.TLSHandshakeTimeout, MaxHandshakes: cfg.MaxHandshakes})
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrConfig, err)
+		}
+		s.tls = t
+	}
 	return nil
+}
+
+// TLSServer returns the TLS terminator (to reload the certificate with
+// SetCertificate or LoadCertificate), or nil without TLS or before
+// Start.
+func (s *Server) TLSServer() *tls.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tls
 }
 
 // ListenAndServe listens on addr and serves until Shutdown or Close; it
@@ -269,9 +301,12 @@ func (s *Server) route(x *Ctx) {
 }
 
 // logf logs a connection-level event at debug level.
-func (s *Server) logf(c *conn, format string, args ...any) {
+func (s *Server) logf(c *conn, format string, args ...any) { s.logConn(c.ec, format, args...) }
+
+// logConn logs a connection-level event at debug level.
+func (s *Server) logConn(ec engine.Conn, format string, args ...any) {
 	if !s.cfg.Logger.Enabled(context.Background(), -4) {
 		return
 	}
-	s.cfg.Logger.Debug(fmt.Sprintf(format, args...), "remote", c.ec.RemoteAddr().String())
+	s.cfg.Logger.Debug(fmt.Sprintf(format, args...), "remote", ec.RemoteAddr().String())
 }

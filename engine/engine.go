@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	stdtls "crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -222,6 +223,14 @@ type Config struct {
 	// closes). The event-loop models never block on writes and leave this
 	// to the layer above (Conn.Pending). Zero means 30 s; negative none.
 	WriteTimeout time.Duration
+	// TLS, for PerConn, wraps every accepted connection in crypto/tls's
+	// server with this configuration (defaults already applied by the
+	// caller): the handshake runs on the connection's goroutine and
+	// OnData receives plaintext. The event-loop models ignore it: their
+	// TLS is a layer above the engine (package tls).
+	TLS *stdtls.Config
+	// HandshakeTimeout bounds PerConn's TLS handshakes. Zero means 10 s.
+	HandshakeTimeout time.Duration
 	// Logger receives warnings and errors. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -308,6 +317,9 @@ func (c Config) resolved() (Config, error) {
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 30 * time.Second
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	stdtls "crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -198,7 +199,9 @@ func (e *perConn) Stats() Stats {
 // field not marked otherwise.
 type pconn struct {
 	e      *perConn
-	nc     net.Conn
+	nc     net.Conn                // the connection read and written: the TLS one under TLS
+	raw    net.Conn                // the socket
+	tls    *stdtls.ConnectionState // after a TLS handshake; immutable
 	loop   Loop
 	ctx    any
 	remote net.Addr // immutable
@@ -227,7 +230,7 @@ type pconn struct {
 const pconnBuf = 4 << 10
 
 func newPConn(e *perConn, nc net.Conn) *pconn {
-	c := &pconn{e: e, nc: nc, remote: nc.RemoteAddr(), local: nc.LocalAddr(), kick: make(chan struct{}, 1)}
+	c := &pconn{e: e, nc: nc, raw: nc, remote: nc.RemoteAddr(), local: nc.LocalAddr(), kick: make(chan struct{}, 1)}
 	c.loop.ID = -1
 	if tc, ok := nc.(*net.TCPConn); ok {
 		cfg := &e.cfg
@@ -251,6 +254,17 @@ func newPConn(e *perConn, nc net.Conn) *pconn {
 // fire the deadline, until the connection closes.
 func (c *pconn) serve() {
 	e := c.e
+	if e.cfg.TLS != nil {
+		if err := c.handshake(); err != nil {
+			c.raw.Close()
+			e.mu.Lock()
+			delete(e.conns, c)
+			e.mu.Unlock()
+			e.open.Add(-1)
+			e.wg.Done()
+			return
+		}
+	}
 	var closeErr error
 	defer func() {
 		c.nc.Close()
@@ -329,6 +343,42 @@ func (c *pconn) waitPaused() {
 		c.onDeadline()
 	}
 }
+
+// handshake runs crypto/tls's server handshake on the connection's
+// goroutine, within HandshakeTimeout. Plain HTTP sent to the TLS port is
+// told so. On success the connection reads and writes through TLS.
+func (c *pconn) handshake() error {
+	tc := stdtls.Server(c.raw, c.e.cfg.TLS)
+	ctx, cancel := context.WithTimeout(context.Background(), c.e.cfg.HandshakeTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		var rh stdtls.RecordHeaderError
+		if errors.As(err, &rh) && rh.Conn != nil && looksLikeHTTPRecord(rh.RecordHeader[:]) {
+			_ = rh.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = io.WriteString(rh.Conn, plainHTTPResponse)
+		}
+		return err
+	}
+	cs := tc.ConnectionState()
+	c.tls = &cs
+	c.nc = tc
+	return nil
+}
+
+// plainHTTPResponse answers a plain HTTP request sent to the TLS port.
+const plainHTTPResponse = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 59\r\nConnection: close\r\n\r\n400 Bad Request: plain HTTP request sent to the HTTPS port\n"
+
+func looksLikeHTTPRecord(h []byte) bool {
+	for _, c := range h {
+		if c < 'A' || c > 'Z' {
+			return c == ' ' && len(h) > 1
+		}
+	}
+	return true
+}
+
+// TLSConnectionState returns the TLS parameters, or nil for plain TCP.
+func (c *pconn) TLSConnectionState() *stdtls.ConnectionState { return c.tls }
 
 // readDeadline is the sooner of the connection's deadline and, while
 // draining, the end of the drain.
@@ -504,7 +554,7 @@ func (c *pconn) LocalAddr() net.Addr  { return c.local }
 
 func (c *pconn) Readable() int {
 	n := c.Buffered()
-	if sc, ok := c.nc.(syscallConner); ok {
+	if sc, ok := c.raw.(syscallConner); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			_ = raw.Control(func(fd uintptr) { n += kernelUnread(int(fd)) })
 		}
@@ -543,7 +593,10 @@ func (c *pconn) CloseGraceful() {
 	if c.state != stOpen {
 		return
 	}
-	tc, ok := c.nc.(*net.TCPConn)
+	if tc, ok := c.nc.(*stdtls.Conn); ok {
+		_ = tc.CloseWrite() // close_notify
+	}
+	tc, ok := c.raw.(*net.TCPConn)
 	if !ok || tc.CloseWrite() != nil {
 		c.Close()
 		return
@@ -584,7 +637,7 @@ func (c *pconn) AsyncClose() error {
 // ends a blocked Read or Write) and the goroutine's state via a task (which
 // ends a paused wait).
 func (c *pconn) closeFromOutside() {
-	c.nc.Close()
+	c.raw.Close()
 	c.post(func(Conn) { c.Close() })
 }
 

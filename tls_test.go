@@ -1,0 +1,281 @@
+package sluice
+
+import (
+	"bufio"
+	stdtls "crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-go/sluice/tls"
+)
+
+var testCert = func() stdtls.Certificate {
+	c, err := tls.SelfSigned("127.0.0.1", "localhost", "example.test")
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+func tlsConfig(c *Config) {
+	c.TLS = &stdtls.Config{Certificates: []stdtls.Certificate{testCert}}
+}
+
+func clientTLS(max uint16) *stdtls.Config {
+	pool := x509.NewCertPool()
+	pool.AddCert(testCert.Leaf)
+	return &stdtls.Config{RootCAs: pool, ServerName: "example.test", MaxVersion: max, NextProtos: []string{"http/1.1"}}
+}
+
+func tlsHandler() *Mux {
+	m := streamHandler()
+	m.HandleFunc("GET /tlsinfo", func(c *Ctx) {
+		st := c.TLS()
+		if st == nil {
+			_ = c.String(200, "plain")
+			return
+		}
+		fmt.Fprintf(c, "%s %s %s %s", stdtls.VersionName(st.Version), stdtls.CipherSuiteName(st.CipherSuite), st.ServerName, st.NegotiatedProtocol)
+	})
+	return m
+}
+
+func (s *harness) dialTLS(max uint16) (*stdtls.Conn, *bufio.Reader) {
+	s.t.Helper()
+	c, err := stdtls.Dial("tcp", s.srv.Addr().String(), clientTLS(max))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+func TestTLSBasics(t *testing.T) {
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		for _, v := range []uint16{stdtls.VersionTLS12, stdtls.VersionTLS13} {
+			c, r := s.dialTLS(v)
+			fmt.Fprint(c, "GET /tlsinfo HTTP/1.1\r\nHost: x\r\n\r\n")
+			_, b := readResp(t, r, "GET")
+			want := stdtls.VersionName(v) + " "
+			if !strings.HasPrefix(b, want) || !strings.HasSuffix(b, " example.test http/1.1") {
+				t.Fatalf("tlsinfo: %q", b)
+			}
+			if v == stdtls.VersionTLS12 && !strings.Contains(b, "ECDHE") {
+				t.Fatalf("TLS 1.2 without ECDHE: %q", b)
+			}
+			// 100 pipelined requests on the same connection.
+			var req strings.Builder
+			for i := 0; i < 100; i++ {
+				fmt.Fprintf(&req, "GET /n/%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+			}
+			io.WriteString(c, req.String())
+			for i := 0; i < 100; i++ {
+				if _, b := readResp(t, r, "GET"); b != fmt.Sprintf("n=%d", i) {
+					t.Fatalf("pipelined %d: %q", i, b)
+				}
+			}
+		}
+		// net/http's client over HTTPS, keep-alive.
+		tr := &http.Transport{TLSClientConfig: clientTLS(0)}
+		defer tr.CloseIdleConnections()
+		cl := &http.Client{Transport: tr}
+		for i := 0; i < 20; i++ {
+			resp, err := cl.Post("https://"+s.srv.Addr().String()+"/echo", "text/plain", strings.NewReader("ping"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "ping" || resp.TLS == nil {
+				t.Fatalf("%q", b)
+			}
+		}
+	}, tlsConfig)
+}
+
+func TestTLSStream(t *testing.T) {
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		const size = 16 << 20
+		tr := &http.Transport{TLSClientConfig: clientTLS(0)}
+		defer tr.CloseIdleConnections()
+		req, _ := http.NewRequest("PUT", "https://"+s.srv.Addr().String()+"/upload", &patternReader{n: size})
+		req.ContentLength = size
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := fmt.Sprintf("%d %08x trailers=0", size, patternSum(size)); string(b) != want {
+			t.Fatalf("got %q want %q", b, want)
+		}
+	}, tlsConfig)
+}
+
+func TestTLSPlainHTTPRefused(t *testing.T) {
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		c, r := s.dial()
+		fmt.Fprint(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, b := readResp(t, r, "GET")
+		if resp.StatusCode != 400 || !strings.Contains(b, "plain HTTP") {
+			t.Fatalf("%d %q", resp.StatusCode, b)
+		}
+		// Garbage is closed without a word.
+		c2, r2 := s.dial()
+		c2.Write([]byte("\x00\x01\x02\x03\x04\x05\x06\x07"))
+		if _, err := r2.ReadByte(); err == nil {
+			t.Fatal("garbage answered")
+		}
+	}, tlsConfig)
+}
+
+// TestTLSRequestBehindFinished: the client's first request arrives in the
+// same segment as its Finished message (TLS 1.3: the client's handshake
+// ends when it sends Finished, so its first write can follow at once).
+func TestTLSRequestBehindFinished(t *testing.T) {
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		raw, err := net.Dial("tcp", s.srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		bc := &coalescingConn{Conn: raw, hold: true}
+		c := stdtls.Client(bc, clientTLS(stdtls.VersionTLS13))
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := c.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+		bc.release() // Finished and the request leave in one write
+		if _, b := readResp(t, bufio.NewReader(c), "GET"); b != "hello" {
+			t.Fatalf("%q", b)
+		}
+	}, tlsConfig)
+}
+
+// coalescingConn holds writes made while hold is set and sends them in
+// one write on release.
+type coalescingConn struct {
+	net.Conn
+	mu   sync.Mutex
+	hold bool
+	buf  []byte
+	n    int
+}
+
+func (c *coalescingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	if c.hold && c.n > 1 { // the first write is the ClientHello
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *coalescingConn) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hold = false
+	c.Conn.Write(c.buf)
+}
+
+// TestTLSTamperedRecord: a flipped bit in an application record fails the
+// MAC: the server sends an alert and closes.
+func TestTLSTamperedRecord(t *testing.T) {
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		raw, err := net.Dial("tcp", s.srv.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		tc := &tamperConn{Conn: raw}
+		c := stdtls.Client(tc, clientTLS(0))
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := c.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		tc.flip = true
+		fmt.Fprint(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+		if b, err := io.ReadAll(c); err == nil {
+			t.Fatalf("tampered record answered: %q", b)
+		}
+	}, tlsConfig)
+}
+
+type tamperConn struct {
+	net.Conn
+	flip bool
+}
+
+func (c *tamperConn) Write(p []byte) (int, error) {
+	if c.flip && len(p) > 10 {
+		q := append([]byte(nil), p...)
+		q[len(q)-3] ^= 0x40
+		return c.Conn.Write(q)
+	}
+	return c.Conn.Write(p)
+}
+
+// TestTLSStalledHandshakes: 300 clients that send half a ClientHello, or
+// nothing, are closed at the deadline and leave no goroutine behind.
+func TestTLSStalledHandshakes(t *testing.T) {
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		before := runtime.NumGoroutine()
+		var conns []net.Conn
+		for i := 0; i < 300; i++ {
+			c, err := net.Dial("tcp", s.srv.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			if i%2 == 0 {
+				c.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03})
+			}
+		}
+		for _, c := range conns {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := c.Read(make([]byte, 1)); err == nil {
+				t.Fatal("stalled handshake answered")
+			}
+			c.Close()
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before+5 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before+5 {
+			t.Fatalf("%d goroutines after, %d before", n, before)
+		}
+		if st := s.srv.Stats(); st.OpenConns != 0 {
+			t.Fatalf("%d connections still open", st.OpenConns)
+		}
+	}, tlsConfig, func(c *Config) {
+		c.HeaderReadTimeout = 500 * time.Millisecond
+		c.TLSHandshakeTimeout = 500 * time.Millisecond
+	})
+}
+
+func TestTLSCloseNotify(t *testing.T) {
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		c, r := s.dialTLS(0)
+		fmt.Fprint(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, b := readResp(t, r, "GET"); b != "hello" {
+			t.Fatalf("%q", b)
+		}
+		c.CloseWrite() // our close_notify: the server answers with its own
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Fatalf("want a clean EOF (close_notify), got %v", err)
+		}
+	}, tlsConfig)
+}
