@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/sluice-go/sluice/codec/form"
 	"github.com/sluice-go/sluice/codec/http1"
 	"github.com/sluice-go/sluice/engine"
 )
@@ -161,6 +162,30 @@ type Config struct {
 	// short-lived goroutine); the rest wait with their ClientHello
 	// buffered. Zero means 4 per GOMAXPROCS.
 	MaxHandshakes int
+
+	// JSONUseNumber decodes JSON numbers into interface{} values as
+	// json.Number instead of float64 (Ctx.DecodeJSON, Bind).
+	JSONUseNumber bool
+	// JSONDisallowUnknownFields refuses (400) JSON objects with keys that
+	// match no field of the target struct.
+	JSONDisallowUnknownFields bool
+	// JSONMaxDepth bounds the nesting of decoded JSON documents. Zero
+	// means 1000 (see codec/json).
+	JSONMaxDepth int
+	// JSONAnyContentType lets DecodeJSON read bodies whatever their
+	// Content-Type; by default anything but application/json (or
+	// +json) gets 415.
+	JSONAnyContentType bool
+	// JSONTypes are values (or reflect.Types) whose JSON codecs are
+	// compiled at Start, so the first request of each type is as fast as
+	// the next: sonic compiles a codec per type on first use (~10 ms).
+	JSONTypes []any
+	// FormLimits bounds url-encoded bodies (Ctx.Form): zero fields mean
+	// codec/form's defaults (1 MiB, 1000 fields).
+	FormLimits form.Limits
+	// Multipart bounds multipart/form-data bodies (Ctx.Multipart): zero
+	// fields mean codec/form's defaults.
+	Multipart form.MultipartOptions
 
 	// ServerName is the Server header's value. Empty means "sluice".
 	ServerName string

@@ -466,6 +466,9 @@ func (c *conn) serve(x *Ctx) {
 	if !c.run(x) {
 		return
 	}
+	if x.multipart != nil {
+		x.multipart.Close() // temporary files go with the request
+	}
 	if x.stream != nil && !x.stream.pipe.complete() {
 		x.close = true // the rest of the body is not read, or never came (R53)
 	}

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	stdtls "crypto/tls"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"strconv"
 
+	"github.com/sluice-go/sluice/codec/form"
 	"github.com/sluice-go/sluice/codec/http1"
 	"github.com/sluice-go/sluice/internal/bytesconv"
 )
@@ -70,6 +70,9 @@ type Ctx struct {
 	bodyRd  bytes.Reader // BodyReader over a buffered body
 	readAll []byte       // a streamed body read whole by Body
 
+	form      form.Form       // Ctx.Form's parse, reused
+	multipart *form.Multipart // Ctx.Multipart's, closed after the handler
+
 	params  [maxParams]param
 	nparams int
 	pattern string
@@ -92,6 +95,8 @@ type Ctx struct {
 // reset clears the response side and the request's extras for reuse.
 func (x *Ctx) reset() {
 	x.stream = nil
+	x.form.Reset()
+	x.multipart = nil
 	x.planned = false
 	if cap(x.readAll) > maxKeptBody {
 		x.readAll = nil
@@ -312,19 +317,6 @@ func (x *Ctx) Bytes(code int, contentType string, b []byte) error {
 	x.status = code
 	x.ctype = bytesconv.S2B(contentType)
 	_, err := x.Write(b)
-	return err
-}
-
-// JSON sends v encoded as JSON with encoding/json. (The Decode stage will
-// switch this to sonic.)
-func (x *Ctx) JSON(code int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	x.status = code
-	x.ctype = appJSON
-	_, err = x.Write(b)
 	return err
 }
 

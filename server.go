@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	sjson "github.com/sluice-go/sluice/codec/json"
 	"github.com/sluice-go/sluice/engine"
 	"github.com/sluice-go/sluice/tls"
 )
@@ -39,7 +40,8 @@ type Server struct {
 	// parserLimits are cfg.Limits with the body limit raised to the
 	// streamed one: buffered requests are lowered back per request.
 	parserLimits   Limits
-	tls            *tls.Server      // nil without TLS; the event-loop models' Decrypt stage
+	tls            *tls.Server // nil without TLS; the event-loop models' Decrypt stage
+	jsonOpts       sjson.Options
 	innerCallbacks engine.Callbacks // the HTTP layer's, under TLS
 	eng            engine.Engine
 	pool           *workPool
@@ -153,6 +155,12 @@ func (s *Server) prepare() error {
 		s.serverName = []byte(cfg.ServerName)
 	}
 	s.pool = newWorkPool(cfg.Workers, cfg.QueueLen)
+	s.jsonOpts = sjson.Options{UseNumber: cfg.JSONUseNumber, DisallowUnknownFields: cfg.JSONDisallowUnknownFields, MaxDepth: cfg.JSONMaxDepth}
+	if len(cfg.JSONTypes) > 0 {
+		if err := pretouch(cfg.JSONTypes); err != nil {
+			return fmt.Errorf("%w: JSONTypes: %v", ErrConfig, err)
+		}
+	}
 	if cfg.TLS != nil {
 		t, err := tls.NewServer(tls.Config{TLS: cfg.TLS, HandshakeTimeout: cfg.TLSHandshakeTimeout, MaxHandshakes: cfg.MaxHandshakes})
 		if err != nil {

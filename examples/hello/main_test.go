@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,26 @@ func TestHello(t *testing.T) {
 				resp.Header.Get("Server") != "sluice" || resp.ContentLength != int64(len(tc.body)) ||
 				err != nil || time.Since(date) > 2*time.Second {
 				t.Fatalf("%s %s: %d %q %v", m.model, tc.path, resp.StatusCode, b, resp.Header)
+			}
+		}
+		for _, tc := range []struct {
+			body, ctype string
+			status      int
+			want        string
+		}{
+			{`{"name":"Ada","email":"ada@example.com","tags":["a","b"],"n":42}`, "application/json", 200, `{"ok":true,"n":42}`},
+			{`{"name":"Ada","n":`, "application/json", 400, `{"error":"invalid JSON"`},
+			{`{"n":"x"}`, "application/json", 400, `{"error":"invalid JSON value"`},
+			{`{"n":1}`, "text/plain", 415, `{"error":"unsupported media type"`},
+		} {
+			resp, err := cl.Post("http://"+addr+"/decode", tc.ctype, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || !strings.HasPrefix(string(b), tc.want) {
+				t.Fatalf("%s decode %q: %d %q", m.model, tc.body, resp.StatusCode, b)
 			}
 		}
 		resp, err := cl.Get("http://" + addr + "/nope")

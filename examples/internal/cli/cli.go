@@ -71,12 +71,16 @@ func Run(ctx context.Context, out io.Writer, addr string, cfg sluice.Config, h s
 	return nil
 }
 
-// Main parses the flags, runs h and exits non-zero on error.
-func Main(h func(f *Flags) sluice.Handler) {
+// Main parses the flags, runs h and exits non-zero on error. tune, if
+// not nil, adjusts the server's Config (an example's own settings).
+func Main(h func(f *Flags) sluice.Handler, tune ...func(*sluice.Config)) {
 	var f Flags
 	f.Register(flag.CommandLine)
 	flag.Parse()
 	cfg, err := f.Config()
+	for _, t := range tune {
+		t(&cfg)
+	}
 	if err == nil {
 		err = Run(context.Background(), os.Stdout, f.Addr, cfg, h(&f), 10*time.Second)
 	}
