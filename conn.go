@@ -52,8 +52,9 @@ type loopState struct {
 	batches []*batch
 }
 
-// maxFreeCtx bounds a loop's pool of idle Ctx objects: enough for a
-// pipelined burst on a few connections, while an idle loop holds little.
+// maxFreeCtx bounds a loop's own list of idle Ctx objects (no locks);
+// more spill to the server's sync.Pool, which the garbage collector
+// trims when the load goes, so an idle loop holds little.
 const maxFreeCtx = 256
 
 func (lp *loopState) getCtx(c *conn) *Ctx {
@@ -61,6 +62,8 @@ func (lp *loopState) getCtx(c *conn) *Ctx {
 	if n := len(lp.free); n > 0 {
 		x = lp.free[n-1]
 		lp.free = lp.free[:n-1]
+	} else if v := lp.srv.ctxPool.Get(); v != nil {
+		x = v.(*Ctx)
 	} else {
 		x = &Ctx{}
 		x.parser.SetLimits(lp.srv.parserLimits)
@@ -77,6 +80,8 @@ func (lp *loopState) putCtx(x *Ctx) {
 	x.parser.Reset()
 	if len(lp.free) < maxFreeCtx {
 		lp.free = append(lp.free, x)
+	} else {
+		lp.srv.ctxPool.Put(x)
 	}
 }
 
@@ -157,6 +162,7 @@ func (c *conn) read(in []byte) int {
 	var b *batch
 	batchStart := 0
 	var tailErr error
+	var date []byte
 	for n := 0; ; n++ {
 		if used == len(in) {
 			break
@@ -225,6 +231,12 @@ func (c *conn) read(in []byte) int {
 			break
 		}
 		if b == nil && (c.srv.cfg.Dispatch == DispatchInline || isInline(x.route)) {
+			// One clock read per read, not per response: inline
+			// handlers never block, so it is a moment old at most.
+			if date == nil {
+				date = http1.DateLine()
+			}
+			x.date = date
 			c.serve(x)
 			keep := x.keep
 			lp.putCtx(x)

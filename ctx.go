@@ -65,6 +65,7 @@ type Ctx struct {
 	c      *conn
 	out    output
 
+	date    []byte       // the Date line to send; nil: read the clock (pool workers)
 	stream  *stream      // the streamed body, or nil when it is buffered
 	planned bool         // the body's handling was decided (conn.planBody)
 	bodyRd  bytes.Reader // BodyReader over a buffered body
@@ -94,6 +95,7 @@ type Ctx struct {
 
 // reset clears the response side and the request's extras for reuse.
 func (x *Ctx) reset() {
+	x.date = nil
 	x.stream = nil
 	x.form.Reset()
 	x.multipart = nil
@@ -386,6 +388,7 @@ func (x *Ctx) responseHeader(length int64) *http1.ResponseHeader {
 		Server:        x.c.srv.serverName,
 		Headers:       x.hdrs,
 		Close:         x.close || x.c.srv.closing.Load(),
+		DateLine:      x.date,
 	}
 	return h
 }

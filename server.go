@@ -45,6 +45,7 @@ type Server struct {
 	innerCallbacks engine.Callbacks // the HTTP layer's, under TLS
 	eng            engine.Engine
 	pool           *workPool
+	ctxPool        sync.Pool // Ctx objects beyond the loops' own lists
 
 	mu      sync.Mutex
 	started bool

@@ -20,7 +20,14 @@ var dateCache atomic.Pointer[dateLine]
 // AppendDate appends the Date field line (RFC 9110 §6.6.1) for the current
 // second. The value never lags the clock by more than the second it is in.
 // Safe for concurrent use.
-func AppendDate(dst []byte) []byte {
+func AppendDate(dst []byte) []byte { return append(dst, DateLine()...) }
+
+// DateLine returns the "Date: ...\r\n" line for the current second, read
+// from the clock now. Read-only and valid forever: a caller writing many
+// responses at once (a batch of pipelined requests) can take one and pass
+// it in ResponseHeader.DateLine, paying one clock read for all of them.
+// Safe for concurrent use.
+func DateLine() []byte {
 	now := time.Now()
 	sec := now.Unix()
 	d := dateCache.Load()
@@ -31,5 +38,5 @@ func AppendDate(dst []byte) []byte {
 		_ = append(b, "\r\n"...)
 		dateCache.Store(d)
 	}
-	return append(dst, d.line[:]...)
+	return d.line[:]
 }

@@ -40,6 +40,9 @@ type ResponseHeader struct {
 	Headers []Header
 	// Close asks for the connection to be closed after this response.
 	Close bool
+	// DateLine, when set, is the Date field line to write (from
+	// DateLine, taken at most a moment ago); nil reads the clock.
+	DateLine []byte
 }
 
 // AppendResponseHeader appends the status-line and header section of a
@@ -83,7 +86,11 @@ func AppendResponseHeader(dst []byte, req *Request, h *ResponseHeader) (out []by
 		}
 	}
 	if !userDate {
-		dst = AppendDate(dst)
+		if h.DateLine != nil {
+			dst = append(dst, h.DateLine...)
+		} else {
+			dst = AppendDate(dst)
+		}
 	}
 	if h.ContentType != nil {
 		dst = appendField(dst, "Content-Type: ", h.ContentType)

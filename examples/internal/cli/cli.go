@@ -8,6 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,6 +25,7 @@ type Flags struct {
 	Model     string
 	Inline    bool
 	ReusePort bool
+	Debug     string
 }
 
 // Register adds -addr, -model and -inline to fs.
@@ -30,6 +34,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor, single or perconn")
 	fs.BoolVar(&f.Inline, "inline", false, "reactor: run handlers on the event loops instead of the worker pool")
 	fs.BoolVar(&f.ReusePort, "reuseport", false, "reactor: one SO_REUSEPORT listener per loop instead of one acceptor")
+	fs.StringVar(&f.Debug, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off when empty")
 }
 
 // Config turns the flags into a server Config.
@@ -71,6 +76,23 @@ func Run(ctx context.Context, out io.Writer, addr string, cfg sluice.Config, h s
 	return nil
 }
 
+// serveDebug serves net/http/pprof on its own listener, away from the
+// server being measured.
+func serveDebug(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go http.Serve(ln, mux)
+	return nil
+}
+
 // Main parses the flags, runs h and exits non-zero on error. tune, if
 // not nil, adjusts the server's Config (an example's own settings).
 func Main(h func(f *Flags) sluice.Handler, tune ...func(*sluice.Config)) {
@@ -80,6 +102,9 @@ func Main(h func(f *Flags) sluice.Handler, tune ...func(*sluice.Config)) {
 	cfg, err := f.Config()
 	for _, t := range tune {
 		t(&cfg)
+	}
+	if err == nil && f.Debug != "" {
+		err = serveDebug(f.Debug)
 	}
 	if err == nil {
 		err = Run(context.Background(), os.Stdout, f.Addr, cfg, h(&f), 10*time.Second)
