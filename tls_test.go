@@ -2,12 +2,14 @@ package sluice
 
 import (
 	"bufio"
+	"bytes"
 	stdtls "crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -276,6 +278,76 @@ func TestTLSCloseNotify(t *testing.T) {
 		c.CloseWrite() // our close_notify: the server answers with its own
 		if _, err := r.ReadByte(); err != io.EOF {
 			t.Fatalf("want a clean EOF (close_notify), got %v", err)
+		}
+	}, tlsConfig)
+}
+
+// TestTLSCurl: curl over TLS 1.2 and 1.3, two URLs per call (one
+// connection, keep-alive).
+func TestTLSCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed (apt-get install -y curl)")
+	}
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		for _, v := range []string{"1.2", "1.3"} {
+			base := "https://" + s.srv.Addr().String()
+			out, err := exec.Command(curl, "-sk", "--tlsv"+v, "--tls-max", v, "-w", " %{num_connects}|",
+				base+"/hello", base+"/n/7").CombinedOutput()
+			if err != nil {
+				t.Fatalf("curl TLS %s: %v %s", v, err, out)
+			}
+			if got := string(out); got != "hello 1|n=7 0|" {
+				t.Fatalf("curl TLS %s: %q (want two answers over one connection)", v, got)
+			}
+		}
+	}, tlsConfig)
+}
+
+// TestTLSOpenSSL: openssl s_client's renegotiation is refused; a TLS 1.3
+// KeyUpdate (with update requested) is answered and the connection works
+// on.
+func TestTLSOpenSSL(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not installed (apt-get install -y openssl)")
+	}
+	// s_client reads commands ("K", "R") only when neither -quiet nor
+	// -ign_eof is given, so stdin is fed slowly and kept open.
+	session := func(args []string, steps ...string) string {
+		cmd := exec.Command(openssl, append([]string{"s_client", "-connect"}, args...)...)
+		stdin, _ := cmd.StdinPipe()
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range steps {
+			time.Sleep(300 * time.Millisecond)
+			io.WriteString(stdin, st)
+		}
+		time.Sleep(500 * time.Millisecond)
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		return out.String()
+	}
+	run(t, tlsHandler(), func(t *testing.T, s *harness) {
+		addr := s.srv.Addr().String()
+		out := session([]string{addr, "-tls1_3"},
+			"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "K\n", "GET /n/2 HTTP/1.1\r\nHost: x\r\n\r\n")
+		if !strings.Contains(out, "KEYUPDATE") || strings.Count(out, "HTTP/1.1 200 OK") != 2 || !strings.Contains(out, "n=2") {
+			t.Fatalf("KeyUpdate: %s", out)
+		}
+		out = session([]string{addr, "-tls1_2"}, "R\n", "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+		if !strings.Contains(out, "RENEGOTIATING") || strings.Contains(out, "HTTP/1.1 200 OK") || !strings.Contains(out, "alert") {
+			t.Fatalf("renegotiation not refused: %s", out)
 		}
 	}, tlsConfig)
 }

@@ -67,6 +67,15 @@ func (r *reactor) ListenAndServe(addr string) error {
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
+	if port != "0" && port != "" && !r.cfg.ReusePort {
+		// gnet reports a taken address as "setsockopt: bad file
+		// descriptor"; binding first gives the real reason.
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		ln.Close()
+	}
 	if r.cfg.ReusePort && (port == "0" || port == "") {
 		p, err := freePort(host)
 		if err != nil {

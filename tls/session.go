@@ -179,13 +179,18 @@ func isWouldBlock(err error) bool {
 // until the next Feed or Consume.
 func (x *Session) Plain() []byte { return x.plain }
 
-// Consume drops the first n decrypted bytes.
+// Consume drops the first n decrypted bytes (all of them, if the Session
+// was closed meanwhile).
 func (x *Session) Consume(n int) {
+	if n >= len(x.plain) {
+		x.plain = x.plain[:0]
+		if cap(x.plain) > 64<<10 {
+			x.plain = nil // a large body passed: let the memory go
+		}
+		return
+	}
 	m := copy(x.plain, x.plain[n:])
 	x.plain = x.plain[:m]
-	if m == 0 && cap(x.plain) > 64<<10 {
-		x.plain = nil // a large body passed: let the memory go
-	}
 }
 
 // PeerClosed reports whether the peer ended the stream (close_notify).

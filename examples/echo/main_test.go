@@ -2,17 +2,20 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/sluice-go/sluice/examples/internal/cli"
 	"github.com/sluice-go/sluice/examples/internal/clitest"
 )
 
@@ -42,10 +45,44 @@ func TestEcho(t *testing.T) {
 		{"obs-text value", "GET /echo HTTP/1.1\r\nHost: x\r\nX: caf\xe9\r\n\r\n",
 			description{"GET", "/echo", "", "HTTP/1.1", [][2]string{{"Host", "x"}, {"X", "caf\u00e9"}}, "", [][2]string{}}},
 	}
-	for _, model := range []string{"reactor", "single", "perconn"} {
-		addr, stop := clitest.Start(t, model, false, routes())
+	for _, run := range []struct {
+		model string
+		tls   bool
+	}{{"reactor", false}, {"single", false}, {"perconn", false}, {"reactor", true}, {"single", true}, {"perconn", true}} {
+		model := run.model
+		addr, stop := clitest.StartFlags(t, cli.Flags{Model: model, SelfSigned: run.tls}, routes())
+		dial := func() (net.Conn, error) {
+			if run.tls {
+				return tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+			}
+			return net.Dial("tcp", addr)
+		}
+		// Every case pipelined in one write, then each on its own.
+		var all strings.Builder
 		for _, tc := range cases {
-			c, err := net.Dial("tcp", addr)
+			all.WriteString(tc.raw)
+		}
+		pc, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprint(pc, all.String())
+		pr := bufio.NewReader(pc)
+		for _, tc := range cases[:2] { // the third is HTTP/1.0 without keep-alive: the connection ends there
+			resp, err := http.ReadResponse(pr, nil)
+			if err != nil {
+				t.Fatalf("%s tls=%v pipelined %s: %v", model, run.tls, tc.name, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			var got description
+			if err := json.Unmarshal(b, &got); err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("%s tls=%v pipelined %s: %q", model, run.tls, tc.name, b)
+			}
+		}
+		pc.Close()
+		for _, tc := range cases {
+			c, err := dial()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,12 +102,16 @@ func TestEcho(t *testing.T) {
 				t.Errorf("%s %s:\n got %+v\nwant %+v", model, tc.name, got, tc.want)
 			}
 		}
-		resp, err := http.Get("http://" + addr + "/other")
+		oc, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(oc, "GET /other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(oc), nil)
 		if err != nil || resp.StatusCode != 404 {
 			t.Fatalf("other path: %v %v", resp, err)
 		}
-		resp.Body.Close()
-		http.DefaultClient.CloseIdleConnections()
+		oc.Close()
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}

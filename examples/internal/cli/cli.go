@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	stdtls "crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,15 +18,18 @@ import (
 	"time"
 
 	"github.com/sluice-go/sluice"
+	"github.com/sluice-go/sluice/tls"
 )
 
 // Flags are the flags every example takes.
 type Flags struct {
-	Addr      string
-	Model     string
-	Inline    bool
-	ReusePort bool
-	Debug     string
+	Addr       string
+	Model      string
+	Inline     bool
+	ReusePort  bool
+	Debug      string
+	Cert, Key  string
+	SelfSigned bool
 }
 
 // Register adds -addr, -model and -inline to fs.
@@ -35,6 +39,9 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Inline, "inline", false, "reactor: run handlers on the event loops instead of the worker pool")
 	fs.BoolVar(&f.ReusePort, "reuseport", false, "reactor: one SO_REUSEPORT listener per loop instead of one acceptor")
 	fs.StringVar(&f.Debug, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off when empty")
+	fs.StringVar(&f.Cert, "cert", "", "serve HTTPS with this PEM certificate chain (with -key)")
+	fs.StringVar(&f.Key, "key", "", "the PEM private key of -cert")
+	fs.BoolVar(&f.SelfSigned, "tls-self-signed", false, "serve HTTPS with an ephemeral self-signed ECDSA P-256 certificate (demos and tests)")
 }
 
 // Config turns the flags into a server Config.
@@ -47,6 +54,24 @@ func (f *Flags) Config() (sluice.Config, error) {
 	if f.Inline {
 		cfg.Dispatch = sluice.DispatchInline
 	}
+	switch {
+	case f.Cert != "" || f.Key != "":
+		if f.SelfSigned {
+			return cfg, errors.New("-cert/-key and -tls-self-signed exclude each other")
+		}
+		c, err := stdtls.LoadX509KeyPair(f.Cert, f.Key)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.TLS = &stdtls.Config{Certificates: []stdtls.Certificate{c}}
+	case f.SelfSigned:
+		host, _, _ := net.SplitHostPort(f.Addr)
+		c, err := tls.SelfSigned("localhost", "127.0.0.1", "::1", host)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.TLS = &stdtls.Config{Certificates: []stdtls.Certificate{c}}
+	}
 	return cfg, nil
 }
 
@@ -58,7 +83,7 @@ func Run(ctx context.Context, out io.Writer, addr string, cfg sluice.Config, h s
 	if err := srv.Start(addr); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "listening on %s\n", srv.Addr())
+	fmt.Fprintf(out, "listening on %s\n", srv.Addr()) // the same line for HTTP and HTTPS
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	done := make(chan error, 1)

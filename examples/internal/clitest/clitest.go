@@ -35,7 +35,13 @@ func (s *syncBuffer) String() string {
 // function that cancels it and returns Run's error.
 func Start(t *testing.T, model string, inline bool, h sluice.Handler) (addr string, stop func() error) {
 	t.Helper()
-	f := cli.Flags{Addr: "127.0.0.1:0", Model: model, Inline: inline}
+	return StartFlags(t, cli.Flags{Model: model, Inline: inline}, h)
+}
+
+// StartFlags is Start with any flags (say -tls-self-signed).
+func StartFlags(t *testing.T, f cli.Flags, h sluice.Handler) (addr string, stop func() error) {
+	t.Helper()
+	f.Addr = "127.0.0.1:0"
 	cfg, err := f.Config()
 	if err != nil {
 		t.Fatal(err)
