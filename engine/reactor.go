@@ -320,8 +320,8 @@ func (r *reactor) OnOpen(g gnet.Conn) ([]byte, gnet.Action) {
 	}
 	r.open.Add(1)
 	r.accepted.Add(1)
-	c := &rconn{g: g, r: r, loop: r.loopFor(g.EventLoop()), remote: g.RemoteAddr(), local: g.LocalAddr()}
-	c.tm.fire = c.onTimer
+	c := &rconn{g: g, r: r, loop: r.loopFor(g.EventLoop()), remote: g.RemoteAddr()}
+	c.tm.owner = c
 	ld := c.loop.engineData()
 	c.prev, c.next = ld.conns.prev, &ld.conns
 	ld.conns.prev.next = c
@@ -380,7 +380,6 @@ type rconn struct {
 	r      *reactor
 	loop   *Loop
 	remote net.Addr // immutable
-	local  net.Addr // immutable
 	ctx    any
 
 	tm         timer
@@ -592,9 +591,12 @@ func (c *rconn) progressClose() {
 func (c *rconn) Context() any         { return c.ctx }
 func (c *rconn) SetContext(v any)     { c.ctx = v }
 func (c *rconn) RemoteAddr() net.Addr { return c.remote }
-func (c *rconn) LocalAddr() net.Addr  { return c.local }
-func (c *rconn) Loop() *Loop          { return c.loop }
-func (c *rconn) AsyncClose() error    { return c.g.CloseWithCallback(nil) }
+
+// LocalAddr is read from gnet, which sets it at accept and clears it only
+// after OnClose.
+func (c *rconn) LocalAddr() net.Addr { return c.g.LocalAddr() }
+func (c *rconn) Loop() *Loop         { return c.loop }
+func (c *rconn) AsyncClose() error   { return c.g.CloseWithCallback(nil) }
 func (c *rconn) Wake() error {
 	c.woken.Store(true)
 	return c.g.Wake(nil)

@@ -9,10 +9,15 @@ const wheelSlots = 1024
 // embedded in the connection: arming it allocates nothing. Loop-owned.
 type timer struct {
 	prev, next *timer
-	deadline   int64 // tick at which it fires; 0 when disarmed
-	slotTick   int64 // tick whose slot it is linked in; 0 when unlinked
-	fire       func()
+	deadline   int64      // tick at which it fires; 0 when disarmed
+	slotTick   int64      // tick whose slot it is linked in; 0 when unlinked
+	owner      timerOwner // told when the timer fires
 }
+
+// timerOwner is what a timer belongs to: the connection embedding it. An
+// interface holding a pointer, not a func value, so arming a connection's
+// timer allocates nothing, not even once.
+type timerOwner interface{ onTimer() }
 
 // wheel is a hashed timer wheel: slot t%wheelSlots holds the timers due at
 // tick t (or, lazily, later). Loop-owned: one per loop, touched only there.
@@ -85,7 +90,7 @@ func (w *wheel) advance(now int64) {
 			case t.deadline == 0:
 			case t.deadline <= w.tick:
 				t.deadline = 0
-				t.fire()
+				t.owner.onTimer()
 			default:
 				w.link(t, t.deadline)
 			}

@@ -15,7 +15,7 @@ func TestWheelFiresOnTime(t *testing.T) {
 	want := make([]int64, n)
 	for i := range timers {
 		i := i
-		timers[i].fire = func() { fired[i] = w.tick }
+		timers[i].owner = fireFunc(func() { fired[i] = w.tick })
 		// Spread over several turns of the wheel.
 		want[i] = 1 + rng.Int64N(3*wheelSlots)
 		w.set(&timers[i], want[i])
@@ -54,15 +54,19 @@ func TestWheelRearmFromFire(t *testing.T) {
 	w.init()
 	var tm timer
 	count := 0
-	tm.fire = func() {
+	tm.owner = fireFunc(func() {
 		count++
 		if count < 3 {
 			w.set(&tm, w.tick+wheelSlots) // the same slot, one turn later
 		}
-	}
+	})
 	w.set(&tm, 5)
 	w.advance(5 + 3*wheelSlots)
 	if count != 3 {
 		t.Fatalf("fired %d times, want 3", count)
 	}
 }
+
+type fireFunc func()
+
+func (f fireFunc) onTimer() { f() }
