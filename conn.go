@@ -78,9 +78,11 @@ func (lp *loopState) putCtx(x *Ctx) {
 	x.c = nil
 	x.out = nil
 	x.parser.Reset()
-	if len(lp.free) < maxFreeCtx {
+	if len(lp.free) < maxFreeCtx && lp.srv.cfg.Model != PerConn {
 		lp.free = append(lp.free, x)
 	} else {
+		// PerConn: a loop per connection, so a list per loop would pin a
+		// Ctx (~3 KiB) to every idle connection.
 		lp.srv.ctxPool.Put(x)
 	}
 }

@@ -150,7 +150,7 @@ type Loop struct {
 	ID   int // 0, 1, ... in the order loops first served a connection
 	Data any
 
-	wheel wheel
+	wheel *wheel // the event-loop models' timers; nil for PerConn (49 KiB each)
 	now   time.Duration // the loop's clock: engine time at the last tick
 	eng   any           // the model's per-loop state
 }

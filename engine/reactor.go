@@ -295,6 +295,7 @@ func (r *reactor) loopFor(gl gnet.EventLoop) *Loop {
 		return l
 	}
 	l := &Loop{ID: len(r.list)}
+	l.wheel = new(wheel)
 	l.wheel.init()
 	ld := &loopData{gl: gl, epfd: epollFD(gl)}
 	ld.conns.next, ld.conns.prev = &ld.conns, &ld.conns
