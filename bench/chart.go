@@ -75,13 +75,21 @@ func buildCharts(rep *report) []barGroup {
 		}
 		return v
 	}
-	base := rep.Options.Baseline
+	// The ratio chart shows the scenarios that have a baseline.
+	var rated []string
+	bases := map[string]string{}
+	for _, g := range load {
+		if b := rep.Options.Baselines[g]; b != "" {
+			rated = append(rated, g)
+			bases[g] = b
+		}
+	}
 	var charts []barGroup
-	if len(load) > 0 && base != "" {
+	if len(rated) > 0 {
 		charts = append(charts, barGroup{
-			title:  fmt.Sprintf("Requests per server CPU-second relative to %s (median of per-round ratios; higher is better)", base),
-			groups: load, series: targetsRun, refOne: true,
-			values: pick(load, func(s summary) float64 { return s.CPUEffRatio.Median }),
+			title:  fmt.Sprintf("Requests per server CPU-second relative to %s (median of per-round ratios; higher is better)", baselineText(bases)),
+			groups: rated, series: targetsRun, refOne: true,
+			values: pick(rated, func(s summary) float64 { return s.CPUEffRatio.Median }),
 		})
 	}
 	if len(load) > 0 {

@@ -2,10 +2,10 @@
 // with wrk and reports throughput and, above all, requests per second of
 // server CPU time relative to a baseline.
 //
-//	cd bench && go run . [-scenarios plaintext,pipelined,json,decode,storm,idle]
+//	cd bench && go run . [-scenarios plaintext,pipelined,json,decode,storm,idle,tls,tls-handshake,tls-idle]
 //	    [-targets reactor,reactor-inline,reactor-reuseport,single,perconn,nethttp,fasthttp,gnetraw,node]
 //	    [-rounds 3] [-duration 5s] [-warmup 1s] [-conns 64] [-idle-conns 10000]
-//	    [-baseline gnetraw] [-quiet-wait 0] [-out results]
+//	    [-baseline auto] [-quiet-wait 0] [-out results]
 //
 // # Targets
 //
@@ -17,6 +17,10 @@
 // gnetraw (the floor: gnet doing nothing but framing) and node (skipped
 // when node is not on PATH). See package peers for their contract.
 //
+// For the TLS scenarios the harness writes one self-signed ECDSA P-256
+// certificate for 127.0.0.1 and starts every target with -cert and -key,
+// so all serve the same chain; gnetraw is skipped (gnet has no TLS).
+//
 // # Scenarios
 //
 //	plaintext  GET /plaintext, -conns connections
@@ -27,10 +31,33 @@
 //	           costs an accept (scripts/storm.lua)
 //	idle       -idle-conns keep-alive connections, one request each, held
 //	           open; reports the server's VmRSS growth per connection
+//	tls        GET /plaintext over HTTPS, keep-alive
+//	tls-handshake
+//	           GET /plaintext over HTTPS with Connection: close: a new
+//	           connection and a full handshake per request; reports
+//	           handshakes/s and server CPU per handshake
+//	tls-idle   idle over TLS (crypto/tls client, X25519 like wrk): server
+//	           VmRSS growth per connection after the handshake
+//
+// wrk resumes TLS sessions: it keeps one SSL object per connection slot
+// and closes with SSL_shutdown and SSL_clear, which keep the session, so
+// every reconnect offers it (against a Go server with tickets on, 4753 of
+// 4769 handshakes were resumed; resumption cut the server's CPU per
+// connection from about 330 to 260 µs). tls-handshake therefore starts
+// each server with -no-session-tickets (crypto/tls has no server-side
+// session cache, so without tickets nothing resumes) when it takes that
+// flag (examples/hello is asked with -h), and before each run a Go client
+// connects twice with a session cache and records whether the second
+// handshake resumed; rows that did are flagged. (openssl s_client
+// -reconnect cannot tell: it reconnects before reading TLS 1.3 tickets.)
+//
+// Each scenario with a goal from the issue (tls, tls-handshake, tls-idle)
+// ends its table with each sluice target's verdict.
 //
 // Before each run a probe sends the scenario's request once and checks the
-// status, headers and body, so a server without the endpoint (404) is
-// reported as failed instead of being measured.
+// status, headers and body (over TLS, trusting only the harness's
+// certificate), so a server without the endpoint (404) is reported as
+// failed instead of being measured.
 //
 // # Method
 //
@@ -41,7 +68,10 @@
 // CPUs the server is pinned to the first allowed CPU and wrk (one thread)
 // to the second, with taskset, so every server runs on one core (Go
 // servers get GOMAXPROCS=1 from the affinity mask). Ratios to the baseline
-// are taken within each round and their median is reported.
+// are taken within each round and their median is reported. The baseline
+// is per scenario: -baseline auto (the default) is gnetraw, the floor, for
+// plain HTTP and nethttp for TLS; a target name applies to every scenario,
+// "" gives none.
 //
 // Every wrk cell also records wrk's own CPU use (near 100%, wrk and not
 // the server set req/s: compare req/CPU-s) and how much of each pinned CPU

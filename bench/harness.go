@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -23,7 +25,11 @@ type options struct {
 	Warmup    time.Duration `json:"warmup_ns"`
 	Conns     int           `json:"conns"`
 	IdleConns int           `json:"idle_conns"`
-	Baseline  string        `json:"baseline"`
+	// Baseline is -baseline: a target, "auto" (each scenario's default:
+	// gnetraw, nethttp for TLS) or "" (no ratios). Baselines is what it
+	// resolved to for each scenario run, "" where there is none.
+	Baseline  string            `json:"baseline"`
+	Baselines map[string]string `json:"baselines"`
 	// QuietWait is how long a cell may wait for the pinned CPUs to be
 	// quiet (other processes under busyThreshold) before it starts.
 	QuietWait time.Duration `json:"quiet_wait_ns"`
@@ -46,6 +52,7 @@ type harness struct {
 	log       io.Writer // progress lines
 	skipped   []string  // targets dropped before the run, with the reason
 	built     map[string]runnable
+	tls       *tlsFiles // the TLS scenarios' certificate, in binDir
 }
 
 // cell is the result of one scenario × target in one round.
@@ -69,6 +76,12 @@ type cell struct {
 	OtherServerCPUPercent float64     `json:"other_server_cpu_percent,omitempty"`
 	OtherWrkCPUPercent    float64     `json:"other_wrk_cpu_percent,omitempty"`
 	Idle                  *idleResult `json:"idle,omitempty"`
+	// Full-handshake scenarios: whether the server was started with
+	// -no-session-tickets, and whether it resumed a session anyway when
+	// asked to (checked before the run with a Go client; nil: not
+	// checked).
+	NoSessionTickets bool  `json:"no_session_tickets,omitempty"`
+	ServerResumes    *bool `json:"server_resumes_sessions,omitempty"`
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -150,9 +163,34 @@ func newHarness(opt options, log io.Writer) (*harness, error) {
 	if len(h.targets) == 0 {
 		return nil, errors.New("no target to run")
 	}
-	if opt.Baseline != "" && !h.hasTarget(opt.Baseline) {
-		h.logf("warning: baseline %q is not among the targets: no ratios", opt.Baseline)
-		h.opt.Baseline = ""
+	// Targets that cannot serve a scenario (gnetraw: no TLS) are skipped
+	// for it, with a message.
+	for _, t := range h.targets {
+		var scs []string
+		for _, sc := range h.scenarios {
+			if !h.runs(sc, t) {
+				scs = append(scs, sc.Name)
+			}
+		}
+		if len(scs) > 0 {
+			h.skipped = append(h.skipped, fmt.Sprintf("%s in %s: %s", t.Name, strings.Join(scs, ", "), t.NoTLS))
+			h.logf("skipping target %s in %s: %s", t.Name, strings.Join(scs, ", "), t.NoTLS)
+		}
+	}
+	if opt.Baseline != "auto" && opt.Baseline != "" && !slices.ContainsFunc(targets, func(t target) bool { return t.Name == opt.Baseline }) {
+		return nil, fmt.Errorf("unknown baseline %s", opt.Baseline)
+	}
+	h.opt.Baselines = make(map[string]string, len(h.scenarios))
+	for _, sc := range h.scenarios {
+		b := opt.Baseline
+		if b == "auto" {
+			b = sc.defaultBaseline()
+		}
+		if b != "" && !slices.ContainsFunc(h.targets, func(t target) bool { return t.Name == b && h.runs(sc, t) }) {
+			h.logf("warning: baseline %s does not run %s: no ratios there", b, sc.Name)
+			b = ""
+		}
+		h.opt.Baselines[sc.Name] = b
 	}
 
 	cpus, err := allowedCPUs()
@@ -184,6 +222,15 @@ func newHarness(opt options, log io.Writer) (*harness, error) {
 }
 
 var errWrkMissing = errors.New("wrk is not on PATH; install it with: apt-get install -y wrk")
+
+// runs reports whether target t takes part in scenario sc.
+func (h *harness) runs(sc scenario, t target) bool { return !sc.TLS || t.NoTLS == "" }
+
+// wantFullHandshakes reports whether a scenario needs servers that do not
+// resume TLS sessions.
+func (h *harness) wantFullHandshakes() bool {
+	return slices.ContainsFunc(h.scenarios, func(sc scenario) bool { return sc.FullHandshakes })
+}
 
 func (h *harness) hasTarget(name string) bool {
 	for _, t := range h.targets {
@@ -229,13 +276,21 @@ func (h *harness) run(ctx context.Context) ([]cell, error) {
 	}
 	defer os.RemoveAll(h.binDir)
 	defer h.procs.stopAll()
+	if slices.ContainsFunc(h.scenarios, func(sc scenario) bool { return sc.TLS }) {
+		if h.tls, err = writeTLSFiles(h.binDir); err != nil {
+			return nil, fmt.Errorf("TLS certificate: %w", err)
+		}
+	}
 	h.built = h.build(ctx, h.targets)
 
-	total := h.opt.Rounds * len(h.scenarios) * len(h.targets)
+	total := h.opt.Rounds * h.pairs()
 	var cells []cell
 	for r := range h.opt.Rounds {
 		for _, sc := range h.scenarios {
 			for _, t := range h.targets {
+				if !h.runs(sc, t) {
+					continue
+				}
 				if err := ctx.Err(); err != nil {
 					return cells, err
 				}
@@ -258,17 +313,43 @@ func (h *harness) run(ctx context.Context) ([]cell, error) {
 	return cells, ctx.Err()
 }
 
-// start runs target t on a free port.
-func (h *harness) start(ctx context.Context, t target) (*proc, error) {
+// pairs counts the scenario × target cells of one round.
+func (h *harness) pairs() int {
+	n := 0
+	for _, sc := range h.scenarios {
+		for _, t := range h.targets {
+			if h.runs(sc, t) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// start runs target t for scenario sc on a free port. It reports whether
+// the server was given -no-session-tickets.
+func (h *harness) start(ctx context.Context, t target, sc scenario) (*proc, bool, error) {
 	rn := h.built[t.Name]
 	if rn.err != nil {
-		return nil, rn.err
+		return nil, false, rn.err
 	}
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return h.procs.startServer(ctx, h.serverCPU, rn.argv(fmt.Sprintf("127.0.0.1:%d", port)))
+	argv := rn.argv(fmt.Sprintf("127.0.0.1:%d", port))
+	extra, noTickets := serveArgs(sc, h.tls, rn)
+	p, err := h.procs.startServer(ctx, h.serverCPU, append(argv, extra...))
+	return p, noTickets, err
+}
+
+// clientTLS is the client configuration for sc's probe and Go clients:
+// nil for plain HTTP.
+func (h *harness) clientTLS(sc scenario, addr string) *tls.Config {
+	if !sc.TLS {
+		return nil
+	}
+	return h.tls.clientConfig(addr)
 }
 
 // wrkSlack is added to a wrk run's duration before it is killed: wrk
@@ -281,7 +362,7 @@ func (h *harness) wrk(ctx context.Context, sc scenario, addr string, d time.Dura
 	if sc.Script != "" {
 		script = filepath.Join(h.benchDir, "scripts", sc.Script)
 	}
-	argv := append([]string{"wrk"}, wrkArgs(h.opt.Conns, d, script, "http://"+addr+sc.Path, sc.ScriptArgs)...)
+	argv := append([]string{"wrk"}, wrkArgs(h.opt.Conns, d, script, sc.scheme()+"://"+addr+sc.Path, sc.ScriptArgs)...)
 	out, used, err := h.procs.runCommand(ctx, h.wrkCPU, d+wrkSlack, argv)
 	if err != nil {
 		return nil, used, err
@@ -295,15 +376,25 @@ func (h *harness) wrk(ctx context.Context, sc scenario, addr string, d time.Dura
 // right after it.
 func (h *harness) loadCell(ctx context.Context, round int, sc scenario, t target) cell {
 	c := cell{Round: round + 1, Scenario: sc.Name, Target: t.Name}
-	srv, err := h.start(ctx, t)
+	srv, noTickets, err := h.start(ctx, t, sc)
 	if err != nil {
 		c.Error = "start: " + oneLine(err.Error(), 300)
 		return c
 	}
 	defer srv.stop()
-	if err := probe(ctx, srv.addr, sc, t.Floor); err != nil {
+	tlsCfg := h.clientTLS(sc, srv.addr)
+	if err := probe(ctx, srv.addr, sc, t.Floor, tlsCfg); err != nil {
 		c.Error = "probe: " + oneLine(err.Error(), 300)
 		return c
+	}
+	if sc.FullHandshakes {
+		c.NoSessionTickets = noTickets
+		resumed, err := serverResumes(ctx, srv.addr, sc.Path, tlsCfg)
+		if err != nil {
+			c.Error = "resumption check: " + oneLine(err.Error(), 300)
+			return c
+		}
+		c.ServerResumes = &resumed
 	}
 	if h.opt.Warmup > 0 {
 		if _, _, err := h.wrk(ctx, sc, srv.addr, h.opt.Warmup); err != nil {
@@ -371,6 +462,9 @@ func (c *cell) line() string {
 		if b := c.busyText(); b != "" {
 			s += ", " + b
 		}
+		if c.ServerResumes != nil && *c.ServerResumes {
+			s += ", RESUMED: the server resumes TLS sessions, so wrk's handshakes were mostly not full ones"
+		}
 		return s
 	}
 	return ""
@@ -382,13 +476,19 @@ func (c *cell) line() string {
 func (h *harness) estimate() time.Duration {
 	var per time.Duration
 	for _, sc := range h.scenarios {
+		n := 0
+		for _, t := range h.targets {
+			if h.runs(sc, t) {
+				n++
+			}
+		}
 		if sc.Idle {
-			per += idleSettle + 2*time.Second
+			per += time.Duration(n) * (idleSettle + 2*time.Second)
 		} else {
-			per += time.Duration(max(1, int((h.opt.Duration+time.Second-1)/time.Second)))*time.Second + h.opt.Warmup + time.Second
+			per += time.Duration(n) * (time.Duration(max(1, int((h.opt.Duration+time.Second-1)/time.Second)))*time.Second + h.opt.Warmup + time.Second)
 		}
 	}
-	return per * time.Duration(h.opt.Rounds*len(h.targets))
+	return per * time.Duration(h.opt.Rounds)
 }
 
 // busyThreshold is the share of a pinned CPU, in percent, that other

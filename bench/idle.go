@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +14,9 @@ import (
 	"time"
 )
 
-// idleResult is the idle scenario's measure of one server: the memory its
-// open, idle keep-alive connections cost.
+// idleResult is the idle scenarios' measure of one server: the memory its
+// open, idle keep-alive connections cost (over TLS: after the handshake
+// and one request).
 type idleResult struct {
 	Conns   int `json:"conns"`   // connections asked for
 	Opened  int `json:"opened"`  // connected and answered one request
@@ -42,17 +44,18 @@ const (
 )
 
 // idleCell opens h.opt.IdleConns keep-alive connections to a fresh server,
-// sends one request on each, and reads the server's RSS while they stay
-// open.
+// completes the TLS handshake on each for a TLS scenario, sends one
+// request on each, and reads the server's RSS while they stay open.
 func (h *harness) idleCell(ctx context.Context, round int, sc scenario, t target) cell {
 	c := cell{Round: round + 1, Scenario: sc.Name, Target: t.Name}
-	srv, err := h.start(ctx, t)
+	srv, _, err := h.start(ctx, t, sc)
 	if err != nil {
 		c.Error = "start: " + oneLine(err.Error(), 300)
 		return c
 	}
 	defer srv.stop()
-	if err := probe(ctx, srv.addr, sc, t.Floor); err != nil {
+	tlsCfg := h.clientTLS(sc, srv.addr)
+	if err := probe(ctx, srv.addr, sc, t.Floor, tlsCfg); err != nil {
 		c.Error = "probe: " + oneLine(err.Error(), 300)
 		return c
 	}
@@ -67,7 +70,7 @@ func (h *harness) idleCell(ctx context.Context, round int, sc scenario, t target
 	}
 	res := &idleResult{Conns: h.opt.IdleConns, RSSBeforeKiB: before}
 	start := time.Now()
-	conns, err := openIdle(ctx, srv.addr, sc.Path, h.opt.IdleConns, res)
+	conns, err := openIdle(ctx, srv.addr, sc.Path, h.opt.IdleConns, tlsCfg, res)
 	defer closeAll(conns)
 	res.ConnectSeconds = time.Since(start).Seconds()
 	if err == nil {
@@ -92,10 +95,11 @@ func (h *harness) idleCell(ctx context.Context, round int, sc scenario, t target
 }
 
 // openIdle opens n connections to addr from several 127.0.0.x source
-// addresses (so that no one address runs out of ephemeral ports), sends
-// GET path on each and reads the answer. It returns the connections that
-// answered; failures are counted in res.
-func openIdle(ctx context.Context, addr, path string, n int, res *idleResult) ([]net.Conn, error) {
+// addresses (so that no one address runs out of ephemeral ports), with
+// TLS when tlsCfg is not nil, sends GET path on each and reads the
+// answer. It returns the connections that answered; failures are counted
+// in res.
+func openIdle(ctx context.Context, addr, path string, n int, tlsCfg *tls.Config, res *idleResult) ([]net.Conn, error) {
 	res.Sources = min(250, max(4, n/portsPerSource+1))
 	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\n\r\n")
 	conns := make([]net.Conn, n)
@@ -109,7 +113,7 @@ func openIdle(ctx context.Context, addr, path string, n int, res *idleResult) ([
 	for range idleDialers {
 		wg.Go(func() {
 			for i := range next {
-				c, err := dialOne(ctx, addr, net.IPv4(127, 0, 0, byte(1+i%res.Sources)), req)
+				c, err := dialOne(ctx, addr, net.IPv4(127, 0, 0, byte(1+i%res.Sources)), tlsCfg, req)
 				if err != nil {
 					mu.Lock()
 					failed++
@@ -144,14 +148,23 @@ func openIdle(ctx context.Context, addr, path string, n int, res *idleResult) ([
 	return open, ctx.Err()
 }
 
-// dialOne connects from src, sends req and reads one response.
-func dialOne(ctx context.Context, addr string, src net.IP, req []byte) (net.Conn, error) {
+// dialOne connects from src, completes a TLS handshake when tlsCfg is not
+// nil, sends req and reads one response.
+func dialOne(ctx context.Context, addr string, src net.IP, tlsCfg *tls.Config, req []byte) (net.Conn, error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: src}, Timeout: 5 * time.Second}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if tlsCfg != nil {
+		tc := tls.Client(c, tlsCfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("TLS handshake: %w", err)
+		}
+		c = tc
+	}
 	if _, err := c.Write(req); err != nil {
 		c.Close()
 		return nil, err
@@ -173,11 +186,14 @@ func dialOne(ctx context.Context, addr string, src net.IP, req []byte) (net.Conn
 }
 
 // countAlive counts the connections the server has not closed: a
-// non-blocking peek finds no EOF and no error.
+// non-blocking peek at the socket finds no EOF and no error.
 func countAlive(conns []net.Conn) int {
 	alive := 0
 	buf := make([]byte, 1)
 	for _, c := range conns {
+		if tc, ok := c.(*tls.Conn); ok {
+			c = tc.NetConn()
+		}
 		sc, ok := c.(syscall.Conn)
 		if !ok {
 			continue

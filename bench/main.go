@@ -34,7 +34,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opt.Warmup, "warmup", time.Second, "wrk warm-up before each measured run (0: none)")
 	fs.IntVar(&opt.Conns, "conns", 64, "wrk connections")
 	fs.IntVar(&opt.IdleConns, "idle-conns", 10000, "connections held open in the idle scenario")
-	fs.StringVar(&opt.Baseline, "baseline", "gnetraw", "target the ratios are taken against (\"\": none)")
+	fs.StringVar(&opt.Baseline, "baseline", "auto", "target the ratios are taken against; auto: gnetraw, and nethttp for the TLS scenarios; \"\": none")
 	fs.DurationVar(&opt.QuietWait, "quiet-wait", 0, "before each cell, wait up to this long for other processes to leave the pinned CPUs (0: do not wait)")
 	fs.StringVar(&opt.Out, "out", "results", "directory for the .md, .json, .svg and .png results")
 	if err := fs.Parse(args); err != nil {
@@ -84,7 +84,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	rep.Interrupted = runErr != nil
 	rep.Options = h.opt
 	rep.Machine = h.describeMachine()
-	rep.Summaries = summarizeCells(cells, h.scenarios, h.targets, h.opt.Baseline, h.opt.Rounds)
+	rep.Summaries = summarizeCells(cells, h.scenarios, h.targets, h.opt.Baselines, h.opt.Rounds)
 	md := markdown(rep)
 	fmt.Fprint(stdout, "\n"+md)
 	if len(cells) > 0 {

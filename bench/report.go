@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -40,6 +41,7 @@ type machine struct {
 type summary struct {
 	Scenario string   `json:"scenario"`
 	Target   string   `json:"target"`
+	Baseline string   `json:"baseline,omitempty"` // what the ratios are against
 	OK       int      `json:"ok_rounds"`
 	Failures []string `json:"failures,omitempty"` // "round N: reason"
 	// Load scenarios.
@@ -51,6 +53,9 @@ type summary struct {
 	BusyRounds   int     `json:"busy_rounds,omitempty"`
 	MaxOther     float64 `json:"max_other_cpu_percent,omitempty"`
 	ReqPerCPUSec stat    `json:"requests_per_cpu_second"`
+	// CPUMicrosPerReq is server CPU time per request, in µs: per
+	// handshake in the full-handshake scenario.
+	CPUMicrosPerReq stat `json:"server_cpu_us_per_request"`
 	// CPUEffRatio is ReqPerCPUSec over the baseline's in the same round;
 	// RPSRatio the same for req/s. Median and range of the per-round
 	// ratios.
@@ -63,7 +68,18 @@ type summary struct {
 	ErrWrite    int64 `json:"err_write,omitempty"`
 	ErrTimeout  int64 `json:"err_timeout,omitempty"`
 	Non2xx      int64 `json:"non_2xx,omitempty"`
-	// Idle scenario.
+	// Full-handshake scenario: rounds whose server was checked for
+	// session resumption, rounds in which it resumed, and rounds started
+	// with -no-session-tickets.
+	ResumeChecked int `json:"resume_checked_rounds,omitempty"`
+	Resumed       int `json:"resumed_rounds,omitempty"`
+	NoTickets     int `json:"no_session_tickets_rounds,omitempty"`
+	// Goal is the verdict on the scenario's goal for a sluice target
+	// (goalMet, goalMissed, goalUnknown; "" for the peers), GoalDetail
+	// the numbers behind it.
+	Goal       string `json:"goal,omitempty"`
+	GoalDetail string `json:"goal_detail,omitempty"`
+	// Idle scenarios.
 	KiBPerConn stat `json:"kib_per_conn"`
 	MemRatio   stat `json:"kib_per_conn_ratio"` // over the baseline's, same round
 	Alive      stat `json:"alive"`
@@ -75,9 +91,10 @@ func (s *summary) errorText() string {
 }
 
 // summarizeCells folds the cells into one summary per scenario × target,
-// in table order. Ratios are taken round by round against baseline ("":
-// none), then summarised.
-func summarizeCells(cells []cell, scs []scenario, ts []target, baseline string, rounds int) []summary {
+// in table order. Ratios are taken round by round against each scenario's
+// baseline (missing or "": none), then summarised; each sluice target is
+// judged against the scenario's goal.
+func summarizeCells(cells []cell, scs []scenario, ts []target, baselines map[string]string, rounds int) []summary {
 	type key struct{ sc, t string }
 	byKey := make(map[key][]cell)
 	for _, c := range cells {
@@ -111,13 +128,15 @@ func summarizeCells(cells []cell, scs []scenario, ts []target, baseline string, 
 	mem := func(c cell) float64 { return c.Idle.KiBPerConn }
 	var out []summary
 	for _, sc := range scs {
+		baseline := baselines[sc.Name]
 		base := byKey[key{sc.Name, baseline}]
+		first := len(out)
 		for _, t := range ts {
 			cs, ok := byKey[key{sc.Name, t.Name}]
 			if !ok {
 				continue
 			}
-			s := summary{Scenario: sc.Name, Target: t.Name}
+			s := summary{Scenario: sc.Name, Target: t.Name, Baseline: baseline}
 			for _, c := range cs {
 				if c.Error != "" {
 					s.Failures = append(s.Failures, fmt.Sprintf("round %d: %s", c.Round, c.Error))
@@ -127,6 +146,15 @@ func summarizeCells(cells []cell, scs []scenario, ts []target, baseline string, 
 				if c.busyText() != "" {
 					s.BusyRounds++
 					s.MaxOther = max(s.MaxOther, c.OtherServerCPUPercent, c.OtherWrkCPUPercent)
+				}
+				if c.ServerResumes != nil {
+					s.ResumeChecked++
+					if *c.ServerResumes {
+						s.Resumed++
+					}
+				}
+				if c.NoSessionTickets {
+					s.NoTickets++
 				}
 				if w := c.Wrk; w != nil {
 					s.ErrConnect += w.ErrConnect
@@ -152,6 +180,7 @@ func summarizeCells(cells []cell, scs []scenario, ts []target, baseline string, 
 				r, e := perRound(cs, rps), perRound(cs, eff)
 				s.ReqPerSec = summarize(values(r))
 				s.ReqPerCPUSec = summarize(values(e))
+				s.CPUMicrosPerReq = summarize(values(perRound(cs, func(c cell) float64 { return 1e6 / eff(c) })))
 				s.CPUPercent = summarize(values(perRound(cs, func(c cell) float64 { return c.CPUPercent })))
 				s.WrkCPUPercent = summarize(values(perRound(cs, func(c cell) float64 { return c.WrkCPUPercent })))
 				s.P50Ms = summarize(values(perRound(cs, func(c cell) float64 { return c.Wrk.LatencyP50Ms })))
@@ -163,8 +192,36 @@ func summarizeCells(cells []cell, scs []scenario, ts []target, baseline string, 
 			}
 			out = append(out, s)
 		}
+		if sc.Goal != nil {
+			judge(sc.Goal, out[first:], ts)
+		}
 	}
 	return out
+}
+
+// judge records g's verdict on each sluice target among sums, one
+// scenario's summaries.
+func judge(g *goal, sums []summary, ts []target) {
+	all := make(map[string]summary, len(sums))
+	for _, s := range sums {
+		all[s.Target] = s
+	}
+	for i := range sums {
+		s := &sums[i]
+		if !slices.ContainsFunc(ts, func(t target) bool { return t.Name == s.Target && t.Kind == kindSluice }) {
+			continue
+		}
+		met, ok, detail := g.Check(*s, all)
+		switch {
+		case !ok:
+			s.Goal = goalUnknown
+		case met:
+			s.Goal = goalMet
+		default:
+			s.Goal = goalMissed
+		}
+		s.GoalDetail = detail
+	}
 }
 
 // markdown renders the report as a header and one table per scenario.
@@ -184,8 +241,8 @@ func markdown(rep *report) string {
 	}
 	fmt.Fprintf(&b, "- %d interleaved round(s); each cell: a fresh server, a %v warm-up, then %v measured; %d connections; cells show the median (and min–max over rounds)\n",
 		o.Rounds, o.Warmup, o.Duration, o.Conns)
-	if o.Baseline != "" {
-		fmt.Fprintf(&b, "- CPU eff. = requests per second of server CPU time (utime+stime from /proc/PID/stat) divided by %s's in the same round, median over rounds: above 1 is less CPU per request than %s\n", o.Baseline, o.Baseline)
+	if bt := baselineText(o.Baselines); bt != "" {
+		fmt.Fprintf(&b, "- CPU eff. = requests per second of server CPU time (utime+stime from /proc/PID/stat) divided by the baseline's in the same round, median over rounds: above 1 is less CPU per request than the baseline. Baselines: %s\n", bt)
 	}
 	b.WriteString("- server CPU, wrk CPU: share of one core over the measured run; wrk near 100% means the load generator, not the server, set req/s (compare req/CPU-s then)\n")
 	fmt.Fprintf(&b, "- command: `%s`\n", strings.Join(rep.Command, " "))
@@ -210,20 +267,79 @@ func markdown(rep *report) string {
 		} else {
 			writeLoadTable(&b, sc, rows, o)
 		}
+		writeGoal(&b, sc, rows)
 	}
 	return b.String()
 }
 
+// baselineText lists the scenarios by baseline: "gnetraw (plaintext,
+// json); nethttp (tls)", in table order; "" when there is none.
+func baselineText(baselines map[string]string) string {
+	var order []string
+	by := map[string][]string{}
+	for _, sc := range scenarios {
+		b, ok := baselines[sc.Name]
+		if !ok || b == "" {
+			continue
+		}
+		if by[b] == nil {
+			order = append(order, b)
+		}
+		by[b] = append(by[b], sc.Name)
+	}
+	parts := make([]string, len(order))
+	for i, b := range order {
+		parts[i] = fmt.Sprintf("%s (%s)", b, strings.Join(by[b], ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// writeGoal writes the scenario's goal and each sluice target's verdict.
+func writeGoal(b *strings.Builder, sc scenario, rows []summary) {
+	if sc.Goal == nil {
+		return
+	}
+	var lines []string
+	for _, s := range rows {
+		mark := map[string]string{goalMet: "✔ met", goalMissed: "✘ missed", goalUnknown: "? unknown"}[s.Goal]
+		if mark != "" {
+			lines = append(lines, fmt.Sprintf("- %s: %s (%s)", s.Target, mark, s.GoalDetail))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nGoal for sluice: %s (from the medians).\n\n%s\n", sc.Goal.Text, strings.Join(lines, "\n"))
+}
+
 func writeLoadTable(b *strings.Builder, sc scenario, rows []summary, o options) {
 	fmt.Fprintf(b, "\n## %s: %s, %d connections\n\n", sc.Name, sc.Desc, o.Conns)
-	base := o.Baseline
-	if base != "" {
-		fmt.Fprintf(b, "| target | CPU eff. vs %s | req/CPU-s | req/s | req/s vs %s | server CPU | wrk CPU | p50 | p99 | errors |\n", base, base)
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
-	} else {
-		b.WriteString("| target | req/CPU-s | req/s | server CPU | wrk CPU | p50 | p99 | errors |\n")
-		b.WriteString("|---|--:|--:|--:|--:|--:|--:|---|\n")
+	base := o.Baselines[sc.Name]
+	unit := "req"
+	if sc.FullHandshakes {
+		unit = "handshakes"
 	}
+	// Columns, in order: name, alignment; the ratio columns only with a
+	// baseline, the handshake ones only for full handshakes.
+	head := []string{"target"}
+	add := func(on bool, names ...string) {
+		if on {
+			head = append(head, names...)
+		}
+	}
+	add(base != "", "CPU eff. vs "+base)
+	add(true, unit+"/CPU-s")
+	add(sc.FullHandshakes, "server CPU per handshake")
+	add(true, unit+"/s")
+	add(base != "", unit+"/s vs "+base)
+	add(true, "server CPU", "wrk CPU", "p50", "p99")
+	add(sc.FullHandshakes, "full handshakes")
+	add(true, "errors")
+	b.WriteString("| " + strings.Join(head, " | ") + " |\n|---|")
+	for range head[1 : len(head)-1] {
+		b.WriteString("--:|")
+	}
+	b.WriteString("---|\n")
 	for _, s := range rows {
 		notes := failureText(s)
 		if e := s.errorText(); e != "" {
@@ -232,34 +348,57 @@ func writeLoadTable(b *strings.Builder, sc scenario, rows []summary, o options) 
 		if s.BusyRounds > 0 {
 			notes = joinNonEmpty(fmt.Sprintf("⚠ busy machine in %d round(s): others used up to %.0f%% of a pinned CPU", s.BusyRounds, s.MaxOther), notes)
 		}
-		if s.OK == 0 {
-			if base != "" {
-				fmt.Fprintf(b, "| %s | – | – | – | – | – | – | – | – | %s |\n", s.Target, notes)
-			} else {
-				fmt.Fprintf(b, "| %s | – | – | – | – | – | – | %s |\n", s.Target, notes)
+		if s.Resumed > 0 {
+			why := "it was given -no-session-tickets"
+			if s.NoTickets < s.OK {
+				why = "it does not take -no-session-tickets"
 			}
+			notes = joinNonEmpty(fmt.Sprintf("⚠ the server resumed TLS sessions (%s) and wrk resumes them: most handshakes measured were abbreviated, not full", why), notes)
+		}
+		if s.OK == 0 {
+			dashes := strings.Repeat("– | ", len(head)-2)
+			fmt.Fprintf(b, "| %s | %s%s |\n", s.Target, dashes, notes)
 			continue
 		}
-		pct := func(v float64) string { return fmt.Sprintf("%.0f%%", v) }
-		cpu := fmtStat(s.CPUPercent, pct)
-		wrkCPU := pct(s.WrkCPUPercent.Median)
-		eff, rps := fmtStat(s.ReqPerCPUSec, si), fmtStat(s.ReqPerSec, si)
-		p50, p99 := msStr(s.P50Ms.Median), msStr(s.P99Ms.Median)
 		if notes == "" {
 			notes = "–"
 		}
-		if base != "" {
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Target,
-				fmtStat(s.CPUEffRatio, ratio), eff, rps, fmtStat(s.RPSRatio, ratio), cpu, wrkCPU, p50, p99, notes)
-		} else {
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", s.Target, eff, rps, cpu, wrkCPU, p50, p99, notes)
+		pct := func(v float64) string { return fmt.Sprintf("%.0f%%", v) }
+		row := []string{s.Target}
+		put := func(on bool, cells ...string) {
+			if on {
+				row = append(row, cells...)
+			}
 		}
+		put(base != "", fmtStat(s.CPUEffRatio, ratio))
+		put(true, fmtStat(s.ReqPerCPUSec, si))
+		put(sc.FullHandshakes, fmtStat(s.CPUMicrosPerReq, func(v float64) string { return fmt.Sprintf("%.0f µs", v) }))
+		put(true, fmtStat(s.ReqPerSec, si))
+		put(base != "", fmtStat(s.RPSRatio, ratio))
+		put(true, fmtStat(s.CPUPercent, pct), pct(s.WrkCPUPercent.Median), msStr(s.P50Ms.Median), msStr(s.P99Ms.Median))
+		put(sc.FullHandshakes, fullText(s))
+		put(true, notes)
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
+	if sc.FullHandshakes {
+		b.WriteString("\nOne request per connection, so requests are handshakes. Full handshakes: a Go client checked, before each run, that the server does not resume a session (wrk offers each connection's previous session on every reconnect).\n")
+	}
+}
+
+// fullText says whether a full-handshake row measured full handshakes.
+func fullText(s summary) string {
+	switch {
+	case s.ResumeChecked == 0:
+		return "–"
+	case s.Resumed > 0:
+		return fmt.Sprintf("⚠ no: resumed in %d/%d round(s)", s.Resumed, s.ResumeChecked)
+	}
+	return "yes"
 }
 
 func writeIdleTable(b *strings.Builder, sc scenario, rows []summary, o options) {
 	fmt.Fprintf(b, "\n## %s: %d %s\n\n", sc.Name, o.IdleConns, sc.Desc)
-	base := o.Baseline
+	base := o.Baselines[sc.Name]
 	if base != "" {
 		fmt.Fprintf(b, "| target | KiB per connection | vs %s | alive | notes |\n|---|--:|--:|--:|---|\n", base)
 	} else {

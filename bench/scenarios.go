@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,34 @@ type scenario struct {
 	ScriptArgs         []string // after wrk's "--"
 	Close              bool     // each request asks for Connection: close
 	Idle               bool     // the idle-memory scenario, not a wrk run
+	// TLS: HTTPS with the harness's ECDSA P-256 certificate (-cert/-key);
+	// targets with NoTLS set skip the scenario.
+	TLS bool
+	// FullHandshakes: every request is a new connection whose handshake
+	// must be a full one. wrk resumes sessions, so the server is started
+	// with -no-session-tickets and checked not to resume; the table
+	// reports handshakes rather than requests.
+	FullHandshakes bool
+	// Goal is the target the issue sets for sluice, checked in the table.
+	Goal *goal
+}
+
+// defaultBaseline is the target sc's ratios are taken against unless
+// -baseline names one: gnetraw, the floor, for plain HTTP; nethttp for
+// TLS, which gnet does not have.
+func (sc scenario) defaultBaseline() string {
+	if sc.TLS {
+		return "nethttp"
+	}
+	return "gnetraw"
+}
+
+// scheme is the URL scheme of sc's requests.
+func (sc scenario) scheme() string {
+	if sc.TLS {
+		return "https"
+	}
+	return "http"
 }
 
 // decodeBody is the /decode request body: about 300 bytes, every field of
@@ -48,6 +77,14 @@ var scenarios = []scenario{
 	{Name: "storm", Desc: "GET /plaintext, Connection: close (a new connection per request)",
 		Method: "GET", Path: "/plaintext", Script: "storm.lua", Close: true},
 	{Name: "idle", Desc: "keep-alive connections after one GET /plaintext each; server RSS", Method: "GET", Path: "/plaintext", Idle: true},
+	{Name: "tls", Desc: "HTTPS GET /plaintext, keep-alive", Method: "GET", Path: "/plaintext", TLS: true,
+		Goal: &goal{Text: "≥ 1.6× nethttp's req/CPU-s and ≥ fasthttp's req/s", Check: tlsGoal}},
+	{Name: "tls-handshake", Desc: "HTTPS GET /plaintext, Connection: close: a new connection and a full TLS handshake per request",
+		Method: "GET", Path: "/plaintext", Script: "storm.lua", Close: true, TLS: true, FullHandshakes: true,
+		Goal: &goal{Text: "≥ nethttp's handshakes/s", Check: handshakeGoal}},
+	{Name: "tls-idle", Desc: "keep-alive HTTPS connections after a handshake and one GET /plaintext each; server RSS",
+		Method: "GET", Path: "/plaintext", Idle: true, TLS: true,
+		Goal: &goal{Text: "≤ 10 KiB per connection", Check: tlsIdleGoal}},
 }
 
 // probeTimeout bounds the one request that checks a server before a run.
@@ -56,10 +93,15 @@ const probeTimeout = 5 * time.Second
 // probe sends the scenario's request once and checks the answer: status
 // 200, the shared headers, a Content-Length, and the body. A server
 // without the endpoint fails here rather than in wrk's error counts.
-func probe(ctx context.Context, addr string, sc scenario, floor bool) error {
+// tlsCfg is the client configuration for the TLS scenarios (nil: plain
+// HTTP).
+func probe(ctx context.Context, addr string, sc scenario, floor bool, tlsCfg *tls.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, sc.Method, "http://"+addr+sc.Path, strings.NewReader(sc.Body))
+	if sc.TLS != (tlsCfg != nil) {
+		return fmt.Errorf("scenario %s: TLS %v but a client TLS configuration %v", sc.Name, sc.TLS, tlsCfg != nil)
+	}
+	req, err := http.NewRequestWithContext(ctx, sc.Method, sc.scheme()+"://"+addr+sc.Path, strings.NewReader(sc.Body))
 	if err != nil {
 		return err
 	}
@@ -67,7 +109,7 @@ func probe(ctx context.Context, addr string, sc scenario, floor bool) error {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Close = sc.Close
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: tlsCfg}}
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -77,6 +119,9 @@ func probe(ctx context.Context, addr string, sc scenario, floor bool) error {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if err != nil {
 		return err
+	}
+	if sc.TLS && resp.TLS == nil {
+		return fmt.Errorf("%s %s: answered without TLS", sc.Method, sc.Path)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s %s answered %s", sc.Method, sc.Path, resp.Status)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"math"
 	"testing"
 )
@@ -68,7 +69,7 @@ func TestSummarizeCells(t *testing.T) {
 		{Round: 1, Scenario: "idle", Target: "a", Idle: &idleResult{Conns: 10, Alive: 10, KiBPerConn: 8}},
 		{Round: 1, Scenario: "idle", Target: "base", Idle: &idleResult{Conns: 10, Alive: 9, KiBPerConn: 4}},
 	}
-	sums := summarizeCells(cells, sc, ts, "base", 3)
+	sums := summarizeCells(cells, sc, ts, map[string]string{"plaintext": "base", "idle": "base"}, 3)
 	if len(sums) != 4 {
 		t.Fatalf("%d summaries; want 4", len(sums))
 	}
@@ -88,5 +89,46 @@ func TestSummarizeCells(t *testing.T) {
 	}
 	if m := sums[2]; m.MemRatio.Median != 2 || m.KiBPerConn.Median != 8 || m.Conns != 10 {
 		t.Errorf("idle a: %+v", m)
+	}
+}
+
+func TestGoals(t *testing.T) {
+	byName := map[string]scenario{}
+	for _, s := range scenarios {
+		byName[s.Name] = s
+	}
+	ts := []target{{Name: "fast", Kind: kindSluice}, {Name: "slow", Kind: kindSluice}, {Name: "nethttp", Kind: kindGo}, {Name: "fasthttp", Kind: kindGo}}
+	load := func(sc, tg string, rps, eff float64, resumed bool) cell {
+		r := resumed
+		c := cell{Round: 1, Scenario: sc, Target: tg, Wrk: &wrkResult{RequestsPerSec: rps, Requests: int64(rps)}, ReqPerCPUSec: eff}
+		if sc == "tls-handshake" {
+			c.ServerResumes = &r
+		}
+		return c
+	}
+	idle := func(tg string, kib float64, alive int) cell {
+		return cell{Round: 1, Scenario: "tls-idle", Target: tg, Idle: &idleResult{Conns: 10, Alive: alive, KiBPerConn: kib}}
+	}
+	cells := []cell{
+		load("tls", "fast", 50e3, 100e3, false), load("tls", "slow", 50e3, 70e3, false),
+		load("tls", "nethttp", 30e3, 50e3, false), load("tls", "fasthttp", 45e3, 80e3, false),
+		load("tls-handshake", "fast", 3e3, 3e3, false), load("tls-handshake", "slow", 3e3, 3e3, true),
+		load("tls-handshake", "nethttp", 2e3, 2e3, false),
+		idle("fast", 8, 10), idle("slow", 8, 9), idle("nethttp", 30, 10),
+	}
+	scs := []scenario{byName["tls"], byName["tls-handshake"], byName["tls-idle"]}
+	got := map[string]string{}
+	for _, s := range summarizeCells(cells, scs, ts, nil, 1) {
+		if s.Goal != "" {
+			got[s.Scenario+" "+s.Target] = s.Goal
+		}
+	}
+	want := map[string]string{
+		"tls fast": goalMet, "tls slow": goalMissed, // 1.4× nethttp's req/CPU-s
+		"tls-handshake fast": goalMet, "tls-handshake slow": goalUnknown, // resumed
+		"tls-idle fast": goalMet, "tls-idle slow": goalMissed, // one connection closed
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("verdicts %v; want %v", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"time"
 )
 
@@ -20,6 +21,9 @@ type target struct {
 	// Floor marks a server that answers with constant bodies: the probe
 	// does not check /decode's echoed n.
 	Floor bool
+	// NoTLS, when set, says why the target cannot serve HTTPS: the TLS
+	// scenarios skip it.
+	NoTLS string
 }
 
 type targetKind int
@@ -39,7 +43,7 @@ var targets = []target{
 	{Name: "perconn", Kind: kindSluice, Flags: []string{"-model", "perconn"}},
 	{Name: "nethttp", Kind: kindGo, Pkg: "peers/nethttp"},
 	{Name: "fasthttp", Kind: kindGo, Pkg: "peers/fasthttp"},
-	{Name: "gnetraw", Kind: kindGo, Pkg: "peers/gnetraw", Floor: true},
+	{Name: "gnetraw", Kind: kindGo, Pkg: "peers/gnetraw", Floor: true, NoTLS: "gnet has no TLS"},
 	{Name: "node", Kind: kindNode, Pkg: "peers/node/server.js"},
 }
 
@@ -48,6 +52,25 @@ var targets = []target{
 type runnable struct {
 	argv func(addr string) []string
 	err  error
+	// noTickets: the server takes -no-session-tickets (see serveArgs).
+	noTickets bool
+}
+
+// serveArgs are the flags every target takes for a scenario, after -addr:
+// for TLS, -cert and -key with the harness's certificate; for full
+// handshakes also -no-session-tickets, which turns TLS session tickets
+// off (and with them all resumption: crypto/tls keeps no server-side
+// session cache) when the server takes it. It reports whether that flag
+// was given.
+func serveArgs(sc scenario, f *tlsFiles, rn runnable) ([]string, bool) {
+	if !sc.TLS {
+		return nil, false
+	}
+	args := []string{"-cert", f.Cert, "-key", f.Key}
+	if sc.FullHandshakes && rn.noTickets {
+		return append(args, "-no-session-tickets"), true
+	}
+	return args, false
 }
 
 // buildTimeout bounds one go build; a cold module cache may need a while.
@@ -66,20 +89,26 @@ func (h *harness) build(ctx context.Context, ts []target) map[string]runnable {
 				h.logf("building ../examples/hello")
 				err := h.goBuild(ctx, h.repoDir, bin, "./examples/hello")
 				hello = &runnable{err: err, argv: func(string) []string { return []string{bin} }}
+				if err == nil && h.wantFullHandshakes() {
+					hello.noTickets = takesFlag(ctx, bin, "no-session-tickets")
+					if !hello.noTickets {
+						h.logf("  warning: examples/hello does not take -no-session-tickets: its TLS handshakes can be resumed, and wrk resumes them")
+					}
+				}
 			}
 			flags := t.Flags
-			built[t.Name] = runnable{err: hello.err, argv: func(addr string) []string {
+			built[t.Name] = runnable{err: hello.err, noTickets: hello.noTickets, argv: func(addr string) []string {
 				return append([]string{filepath.Join(h.binDir, "hello"), "-addr", addr}, flags...)
 			}}
 		case kindGo:
 			bin := filepath.Join(h.binDir, t.Name)
 			h.logf("building ./%s", t.Pkg)
 			err := h.goBuild(ctx, h.benchDir, bin, "./"+t.Pkg)
-			built[t.Name] = runnable{err: err, argv: func(addr string) []string { return []string{bin, "-addr", addr} }}
+			built[t.Name] = runnable{err: err, noTickets: t.NoTLS == "", argv: func(addr string) []string { return []string{bin, "-addr", addr} }}
 		case kindNode:
 			node, err := exec.LookPath("node")
 			script := filepath.Join(h.benchDir, t.Pkg)
-			built[t.Name] = runnable{err: err, argv: func(addr string) []string { return []string{node, script, "-addr", addr} }}
+			built[t.Name] = runnable{err: err, noTickets: true, argv: func(addr string) []string { return []string{node, script, "-addr", addr} }}
 		}
 		if err := built[t.Name].err; err != nil {
 			h.logf("  %s cannot run: %v", t.Name, err)
@@ -97,4 +126,20 @@ func (h *harness) goBuild(ctx context.Context, dir, out, pkg string) error {
 		return fmt.Errorf("go build %s: %w: %s", pkg, err, oneLine(string(b), 600))
 	}
 	return nil
+}
+
+// helpTimeout bounds a server's -h run.
+const helpTimeout = 10 * time.Second
+
+// takesFlag reports whether the Go program bin lists -name in its -h
+// usage (the flag package prints "  -name" at the start of a line).
+func takesFlag(ctx context.Context, bin, name string) bool {
+	ctx, cancel := context.WithTimeout(ctx, helpTimeout)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput() // -h exits 0 or 2
+	return usageHasFlag(string(out), name)
+}
+
+func usageHasFlag(usage, name string) bool {
+	return regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(name) + `(\s|$)`).MatchString(usage)
 }

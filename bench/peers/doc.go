@@ -14,6 +14,13 @@
 // Every peer takes -addr HOST:PORT and prints exactly one line, "listening
 // on HOST:PORT", once it accepts connections. SIGTERM stops it.
 //
+// Every peer but gnetraw (gnet has no TLS) also serves HTTPS, the same
+// endpoints on the same -addr, when given -cert FILE and -key FILE (PEM;
+// the harness generates one ECDSA P-256 certificate for all targets). With
+// -no-session-tickets as well it resumes no TLS session, so every
+// handshake is a full one (net/http and fasthttp: SessionTicketsDisabled,
+// crypto/tls keeping no session cache; node: SSL_OP_NO_TICKET).
+//
 //	nethttp   net/http
 //	fasthttp  github.com/valyala/fasthttp, encoding/json for JSON
 //	gnetraw   github.com/panjf2000/gnet/v2 doing the least any gnet server

@@ -1,9 +1,11 @@
 // Command fasthttp is the fasthttp peer of the load-test harness: the three
 // benchmark endpoints on github.com/valyala/fasthttp, JSON through
-// encoding/json per request. See package peers for the contract.
+// encoding/json per request; with -cert and -key, over TLS with
+// Server.ServeTLS (crypto/tls). See package peers for the contract.
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -31,17 +33,35 @@ type decodeResponse struct {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	certFile := flag.String("cert", "", "serve HTTPS with this PEM certificate chain (with -key)")
+	keyFile := flag.String("key", "", "the PEM private key of -cert")
+	noTickets := flag.Bool("no-session-tickets", false, "with -cert: send no TLS session tickets, so no handshake is resumed")
 	flag.Parse()
+	// Name sets the Server header; fasthttp adds Date (refreshed each
+	// second) and Content-Length itself. No timeouts, as for nethttp.
+	srv := &fasthttp.Server{Handler: handle, Name: "fasthttp", MaxRequestBodySize: 1 << 20}
+	if *certFile != "" || *keyFile != "" {
+		// Loaded here so that a bad file fails before "listening on";
+		// ServeTLS then uses TLSConfig's certificate.
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, SessionTicketsDisabled: *noTickets}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	fmt.Printf("listening on %s\n", ln.Addr())
-	// Name sets the Server header; fasthttp adds Date (refreshed each
-	// second) and Content-Length itself. No timeouts, as for nethttp.
-	srv := &fasthttp.Server{Handler: handle, Name: "fasthttp", MaxRequestBodySize: 1 << 20}
-	if err := srv.Serve(ln); err != nil {
+	if srv.TLSConfig != nil {
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -1,9 +1,11 @@
 // Command nethttp is the net/http peer of the load-test harness: the three
 // benchmark endpoints on net/http's ServeMux, JSON through encoding/json per
-// request. See package peers for the contract.
+// request; with -cert and -key, over TLS with Server.ServeTLS. See package
+// peers for the contract.
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -35,17 +37,35 @@ const maxBody = 1 << 20
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	certFile := flag.String("cert", "", "serve HTTPS with this PEM certificate chain (with -key)")
+	keyFile := flag.String("key", "", "the PEM private key of -cert")
+	noTickets := flag.Bool("no-session-tickets", false, "with -cert: send no TLS session tickets, so no handshake is resumed")
 	flag.Parse()
+	// No timeouts: the idle scenarios keep connections open, and the
+	// other peers do not time out idle connections within a run either.
+	srv := &http.Server{Handler: routes()}
+	if *certFile != "" || *keyFile != "" {
+		// Loaded here rather than by ServeTLS, so that a bad file fails
+		// before the "listening on" line.
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, SessionTicketsDisabled: *noTickets}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	fmt.Printf("listening on %s\n", ln.Addr())
-	// No timeouts: the idle scenario keeps connections open, and the other
-	// peers do not time out idle connections within a run either.
-	srv := &http.Server{Handler: routes()}
-	if err := srv.Serve(ln); err != nil {
+	if srv.TLSConfig != nil {
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -1,9 +1,13 @@
 // The Node.js peer of the load-test harness: the three benchmark endpoints
-// on Node's http module, one thread, JSON encoded per request. See
-// bench/peers/doc.go for the contract. Run: node server.js -addr HOST:PORT
+// on Node's http module (https with -cert and -key), one thread, JSON
+// encoded per request. See bench/peers/doc.go for the contract.
+// Run: node server.js -addr HOST:PORT [-cert FILE -key FILE [-no-session-tickets]]
 'use strict';
 
+const crypto = require('crypto');
+const fs = require('fs');
 const http = require('http');
+const https = require('https');
 
 function flag(name, def) {
   const i = process.argv.indexOf('-' + name);
@@ -11,6 +15,9 @@ function flag(name, def) {
 }
 
 const addr = flag('addr', '127.0.0.1:8080');
+const certFile = flag('cert', '');
+const keyFile = flag('key', '');
+const noTickets = process.argv.includes('-no-session-tickets');
 const colon = addr.lastIndexOf(':');
 const host = addr.slice(0, colon);
 const port = Number(addr.slice(colon + 1));
@@ -63,7 +70,7 @@ function decode(req, res) {
   });
 }
 
-const server = http.createServer((req, res) => {
+function handle(req, res) {
   if (req.url === '/plaintext' && req.method === 'GET') {
     send(res, 200, 'text/plain; charset=utf-8', 'Hello, World!');
   } else if (req.url === '/json' && req.method === 'GET') {
@@ -73,7 +80,19 @@ const server = http.createServer((req, res) => {
   } else {
     send(res, 404, 'text/plain; charset=utf-8', '404 Not Found');
   }
-});
+}
+
+// With -no-session-tickets, SSL_OP_NO_TICKET: no stateless tickets; the
+// stateful sessions OpenSSL then issues (TLS 1.3) or the session IDs
+// (TLS 1.2) cannot be resumed either, because Node keeps no server-side
+// session cache unless 'resumeSession' is handled.
+const server = certFile || keyFile
+  ? https.createServer({
+    cert: fs.readFileSync(certFile),
+    key: fs.readFileSync(keyFile),
+    secureOptions: noTickets ? crypto.constants.SSL_OP_NO_TICKET : 0,
+  }, handle)
+  : http.createServer(handle);
 
 // No idle timeout (Node's default closes keep-alive connections after 5 s):
 // the idle scenario keeps connections open, as the Go peers allow.
