@@ -192,6 +192,12 @@ type Config struct {
 	// NoServerHeader omits the Server header.
 	NoServerHeader bool
 
+	// StageSampling times 1 request in N through every stage (Server.Stats,
+	// the Prometheus handler). Zero means 100: the clock reads cost about
+	// 0.1 µs per timed request, 1 ns per request on average. Negative
+	// turns timing off (counters are always kept).
+	StageSampling int
+
 	// Logger receives the server's log lines. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -271,6 +277,12 @@ func (cfg Config) resolve() (Config, error) {
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, 60*time.Second)
 	cfg.WriteTimeout = orDefault(cfg.WriteTimeout, 30*time.Second)
 	cfg.TLSHandshakeTimeout = orDefault(cfg.TLSHandshakeTimeout, 10*time.Second)
+	switch {
+	case cfg.StageSampling == 0:
+		cfg.StageSampling = 100
+	case cfg.StageSampling < 0:
+		cfg.StageSampling = 0 // stage.NewRecorder: never sample
+	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = "sluice"
 	}

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"time"
 
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/sluice-go/sluice/codec/http1"
 	"github.com/sluice-go/sluice/engine"
 	"github.com/sluice-go/sluice/internal/bytesconv"
+	"github.com/sluice-go/sluice/stage"
 )
 
 // What a connection's single deadline is for.
@@ -50,6 +52,7 @@ type loopState struct {
 	out     []byte      // inline responses of the current read
 	free    []*Ctx
 	batches []*batch
+	writes  []time.Time // Write stage starts of this read's sampled inline responses
 }
 
 // maxFreeCtx bounds a loop's own list of idle Ctx objects (no locks);
@@ -179,8 +182,22 @@ func (c *conn) read(in []byte) int {
 		x := c.partial
 		if x == nil {
 			x = lp.getCtx(c)
+			if x.sampled = c.ec.Loop().Sample(); x.sampled {
+				x.tFirst = time.Now()
+			}
 		}
-		k, err := x.parser.Parse(in[used:], &x.req)
+		var k int
+		var err error
+		if x.sampled {
+			t := time.Now()
+			k, err = x.parser.Parse(in[used:], &x.req)
+			x.parseDur += time.Since(t)
+			if err != http1.ErrNeedMore || x.parser.InBody() {
+				x.headDone()
+			}
+		} else {
+			k, err = x.parser.Parse(in[used:], &x.req)
+		}
 		if err == http1.ErrNeedMore && x.parser.InBody() && !x.planned {
 			var streamed bool
 			if streamed, err = c.planBody(x); streamed {
@@ -204,6 +221,7 @@ func (c *conn) read(in []byte) int {
 		c.partial = nil
 		c.sent100 = false
 		if err != nil {
+			c.countParseError(err)
 			lp.putCtx(x)
 			if b != nil {
 				tailErr = err
@@ -223,6 +241,7 @@ func (c *conn) read(in []byte) int {
 			// the buffered limit (R42).
 			lp.putCtx(x)
 			e := &http1.Error{Status: 413, Rule: "R42", Reason: "request body exceeds the body limit"}
+			c.countParseError(e)
 			if b != nil {
 				tailErr = e
 			} else {
@@ -240,6 +259,9 @@ func (c *conn) read(in []byte) int {
 			}
 			x.date = date
 			c.serve(x)
+			if x.sampled {
+				lp.writes = append(lp.writes, x.tWrite) // Write ends when this read's output is flushed
+			}
 			keep := x.keep
 			lp.putCtx(x)
 			if !keep {
@@ -258,11 +280,27 @@ func (c *conn) read(in []byte) int {
 			break // R52: nothing after a "close" request is served
 		}
 	}
-	if err := lp.flush(); err != nil {
+	err := lp.flush()
+	if len(lp.writes) > 0 {
+		sh := c.srv.stageShard(c)
+		now := time.Now()
+		for _, t := range lp.writes {
+			sh.Record(stage.Write, now.Sub(t))
+		}
+		lp.writes = lp.writes[:0]
+	}
+	if err != nil {
 		return used
 	}
 	if b != nil {
 		b.tailErr = tailErr
+		b.submitted = time.Time{}
+		for _, x := range b.ctxs {
+			if x.sampled {
+				b.submitted = time.Now()
+				break
+			}
+		}
 		b.own(in[batchStart:used])
 		c.busy = true
 		if c.stream == nil { // a stream keeps the body deadline it armed
@@ -420,18 +458,21 @@ func (c *conn) afterWrite() {
 func (c *conn) timeout() {
 	switch c.wait {
 	case waitFirst, waitIdle:
+		c.srv.stageShard(c).Inc(stage.TimeoutsIdle)
 		c.ec.Close() // an idle connection is closed without a word
 	case waitHead, waitBody:
-		what := "request head"
+		what, counter := "request head", stage.TimeoutsHeader
 		if c.wait == waitBody {
-			what = "request body"
+			what, counter = "request body", stage.TimeoutsBody
 		}
+		c.srv.stageShard(c).Inc(counter)
 		c.lp.ec = c.ec
 		c.lp.out = http1.AppendError(c.lp.out, 408, what+" not received in time")
 		_ = c.lp.flush()
 		c.closing = true
 		c.ec.CloseGraceful()
 	case waitStream:
+		c.srv.stageShard(c).Inc(stage.TimeoutsBody)
 		if s := c.stream; s != nil {
 			c.srv.logf(c, "streamed body not received in time")
 			s.done = true
@@ -453,12 +494,23 @@ func (c *conn) timeout() {
 			c.afterWrite()
 			c.ec.Resume()
 		case c.srv.cfg.WriteTimeout > 0 && int64(c.ec.Loop().Now()) >= c.drainEnd:
+			c.srv.stageShard(c).Inc(stage.TimeoutsWrite)
 			c.srv.logf(c, "closing: %d bytes of output not read by the peer within %v", c.ec.Pending(), c.srv.cfg.WriteTimeout)
 			c.ec.Close()
 		default:
 			c.setWait(waitDrain)
 		}
 	}
+}
+
+// countParseError counts a refused request by the status it gets.
+func (c *conn) countParseError(err error) {
+	status := 400
+	var e *http1.Error
+	if errors.As(err, &e) {
+		status = e.Status
+	}
+	c.srv.stageShard(c).Inc(stage.ParseErrorCounter(status))
 }
 
 // parseError answers a request the parser refused, then the connection
@@ -477,7 +529,21 @@ func (c *conn) serve(x *Ctx) {
 	if c.srv.closing.Load() {
 		x.close = true
 	}
-	if !c.run(x) {
+	sh := c.srv.stageShard(c)
+	sh.AddGauge(stage.InFlight, 1)
+	defer sh.AddGauge(stage.InFlight, -1)
+	var start time.Time
+	if x.sampled {
+		start = time.Now()
+	}
+	ok := c.run(x)
+	if x.sampled {
+		x.tWrite = time.Now()
+		sh.Record(stage.Process, x.tWrite.Sub(start)-x.decodeDur)
+	}
+	sh.Inc(stage.RequestCounter(x.Status()))
+	if !ok {
+		sh.Inc(stage.Panics)
 		return
 	}
 	if x.multipart != nil {
@@ -523,14 +589,15 @@ func (c *conn) run(x *Ctx) (ok bool) {
 // their bytes (workers never see the engine's buffer) and their encoded
 // responses.
 type batch struct {
-	c       *conn
-	ctxs    []*Ctx
-	inBuf   *bytebufferpool.ByteBuffer
-	in      []byte // copy of the requests' bytes (inBuf.B); the Ctx views point here
-	out     []byte // responses not yet handed to the engine
-	vec     [1][]byte
-	tailErr error // a parse error after the batch: answered after it
-	done    func(error)
+	c         *conn
+	ctxs      []*Ctx
+	inBuf     *bytebufferpool.ByteBuffer
+	in        []byte // copy of the requests' bytes (inBuf.B); the Ctx views point here
+	out       []byte // responses not yet handed to the engine
+	vec       [1][]byte
+	tailErr   error     // a parse error after the batch: answered after it
+	submitted time.Time // when the batch went to the pool, if a request in it is sampled
+	done      func(error)
 }
 
 // batchIn pools the copies of request bytes handed to workers; its
@@ -586,6 +653,14 @@ func (b *batch) flush() error {
 func (b *batch) run() {
 	c := b.c
 	closing := false
+	if !b.submitted.IsZero() {
+		wait := time.Since(b.submitted)
+		for _, x := range b.ctxs {
+			if x.sampled {
+				c.srv.stageShard(c).Record(stage.QueueWait, wait)
+			}
+		}
+	}
 	for _, x := range b.ctxs {
 		if x.stream != nil && x.req.Expect100 {
 			// R56: the handler is about to read the body; earlier
@@ -616,9 +691,16 @@ func (b *batch) complete(err error) {
 	c := b.c
 	lp := c.lp
 	closing := b.tailErr != nil
+	var now time.Time
 	for _, x := range b.ctxs {
 		if !x.keep {
 			closing = true
+		}
+		if x.sampled && !x.tWrite.IsZero() && err == nil {
+			if now.IsZero() {
+				now = time.Now()
+			}
+			lp.srv.stageShard(c).Record(stage.Write, now.Sub(x.tWrite))
 		}
 		if s := x.stream; s != nil {
 			if c.stream == s {

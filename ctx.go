@@ -8,10 +8,12 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/sluice-go/sluice/codec/form"
 	"github.com/sluice-go/sluice/codec/http1"
 	"github.com/sluice-go/sluice/internal/bytesconv"
+	"github.com/sluice-go/sluice/stage"
 )
 
 // Header is a field line: name and value. See http1.Header.
@@ -65,11 +67,19 @@ type Ctx struct {
 	c      *conn
 	out    output
 
-	date    []byte       // the Date line to send; nil: read the clock (pool workers)
-	stream  *stream      // the streamed body, or nil when it is buffered
-	planned bool         // the body's handling was decided (conn.planBody)
-	bodyRd  bytes.Reader // BodyReader over a buffered body
-	readAll []byte       // a streamed body read whole by Body
+	date []byte // the Date line to send; nil: read the clock (pool workers)
+
+	// Stage timing of a sampled request (stage.Recorder).
+	sampled   bool
+	headSeen  bool          // the Read and Parse stages are recorded
+	tFirst    time.Time     // the request's first byte seen
+	tWrite    time.Time     // the handler returned: the Write stage starts
+	parseDur  time.Duration // time inside the parser
+	decodeDur time.Duration // time inside DecodeJSON, Form, Multipart
+	stream    *stream       // the streamed body, or nil when it is buffered
+	planned   bool          // the body's handling was decided (conn.planBody)
+	bodyRd    bytes.Reader  // BodyReader over a buffered body
+	readAll   []byte        // a streamed body read whole by Body
 
 	form      form.Form       // Ctx.Form's parse, reused
 	multipart *form.Multipart // Ctx.Multipart's, closed after the handler
@@ -96,6 +106,9 @@ type Ctx struct {
 // reset clears the response side and the request's extras for reuse.
 func (x *Ctx) reset() {
 	x.date = nil
+	x.sampled, x.headSeen = false, false
+	x.tWrite = time.Time{}
+	x.parseDur, x.decodeDur = 0, 0
 	x.stream = nil
 	x.form.Reset()
 	x.multipart = nil
@@ -119,6 +132,18 @@ func (x *Ctx) reset() {
 	x.keep = false
 	x.close = false
 	x.done = false
+}
+
+// headDone records the Read and Parse stages of a sampled request once
+// its head is complete.
+func (x *Ctx) headDone() {
+	if x.headSeen {
+		return
+	}
+	x.headSeen = true
+	sh := x.c.srv.stageShard(x.c)
+	sh.Record(stage.Read, time.Since(x.tFirst))
+	sh.Record(stage.Parse, x.parseDur)
 }
 
 // Request returns the parsed request: method, target, headers, body.

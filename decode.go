@@ -6,9 +6,11 @@ import (
 	"mime"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/sluice-go/sluice/codec/form"
 	sjson "github.com/sluice-go/sluice/codec/json"
+	"github.com/sluice-go/sluice/stage"
 )
 
 // BodyError is a request body the Decode stage refuses, with the status
@@ -35,6 +37,24 @@ var ErrUnsupportedMediaType = errors.New("sluice: unsupported Content-Type")
 // up to Limits.MaxBodyBytes. Errors are *BodyError. Nothing decoded into v
 // points into the request: v may outlive the handler.
 func (x *Ctx) DecodeJSON(v any) error {
+	if x.sampled {
+		defer x.timeDecode(time.Now())
+	}
+	err := x.decodeJSON(v)
+	if err != nil {
+		x.c.srv.stageShard(x.c).Inc(stage.DecodeErrors)
+	}
+	return err
+}
+
+// timeDecode adds the time since start to the Decode stage.
+func (x *Ctx) timeDecode(start time.Time) {
+	d := time.Since(start)
+	x.decodeDur += d
+	x.c.srv.stageShard(x.c).Record(stage.Decode, d)
+}
+
+func (x *Ctx) decodeJSON(v any) error {
 	cfg := &x.c.srv.cfg
 	if !cfg.JSONAnyContentType && !isJSONType(x.Header("Content-Type")) {
 		return &BodyError{Status: 415, Err: ErrUnsupportedMediaType}
@@ -127,6 +147,9 @@ func (x *Ctx) JSON(code int, v any) error {
 // *BodyError (415 for another Content-Type). The Form is borrowed: valid
 // until the handler returns.
 func (x *Ctx) Form() (*form.Form, error) {
+	if x.sampled {
+		defer x.timeDecode(time.Now())
+	}
 	mt, _, _ := mime.ParseMediaType(x.Header("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
 		return nil, &BodyError{Status: 415, Err: ErrUnsupportedMediaType}
@@ -136,6 +159,7 @@ func (x *Ctx) Form() (*form.Form, error) {
 		return nil, bodyErr(err)
 	}
 	if err := x.form.Parse(body, x.c.srv.cfg.FormLimits); err != nil {
+		x.c.srv.stageShard(x.c).Inc(stage.DecodeErrors)
 		return nil, formErr(err)
 	}
 	return &x.form, nil
@@ -149,8 +173,12 @@ func (x *Ctx) Multipart() (*form.Multipart, error) {
 	if x.multipart != nil {
 		return x.multipart, nil
 	}
+	if x.sampled {
+		defer x.timeDecode(time.Now())
+	}
 	m, err := form.ParseMultipart(x.BodyReader(), x.Header("Content-Type"), x.c.srv.cfg.Multipart)
 	if err != nil {
+		x.c.srv.stageShard(x.c).Inc(stage.DecodeErrors)
 		return nil, formErr(err)
 	}
 	x.multipart = m

@@ -11,6 +11,7 @@ import (
 
 	sjson "github.com/sluice-go/sluice/codec/json"
 	"github.com/sluice-go/sluice/engine"
+	"github.com/sluice-go/sluice/stage"
 	"github.com/sluice-go/sluice/tls"
 )
 
@@ -45,7 +46,8 @@ type Server struct {
 	innerCallbacks engine.Callbacks // the HTTP layer's, under TLS
 	eng            engine.Engine
 	pool           *workPool
-	ctxPool        sync.Pool // Ctx objects beyond the loops' own lists
+	stages         *stage.Recorder // per-stage timings and counters
+	ctxPool        sync.Pool       // Ctx objects beyond the loops' own lists
 
 	mu      sync.Mutex
 	started bool
@@ -110,6 +112,7 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 		SocketWriteBuffer: cfg.SocketWriteBuffer,
 		Backlog:           cfg.Backlog,
 		MaxConns:          cfg.MaxConns,
+		Stages:            s.stages,
 		WriteTimeout:      cfg.WriteTimeout,
 		TLS:               perConnTLS,
 		HandshakeTimeout:  cfg.TLSHandshakeTimeout,
@@ -156,6 +159,7 @@ func (s *Server) prepare() error {
 		s.serverName = []byte(cfg.ServerName)
 	}
 	s.pool = newWorkPool(cfg.Workers, cfg.QueueLen)
+	s.stages = stage.NewRecorder(stageShards(cfg), cfg.StageSampling)
 	s.jsonOpts = sjson.Options{UseNumber: cfg.JSONUseNumber, DisallowUnknownFields: cfg.JSONDisallowUnknownFields, MaxDepth: cfg.JSONMaxDepth}
 	if len(cfg.JSONTypes) > 0 {
 		if err := pretouch(cfg.JSONTypes); err != nil {
@@ -261,25 +265,6 @@ func (s *Server) Close() error {
 	return err
 }
 
-// Stats returns connection counters.
-func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	eng := s.eng
-	s.mu.Unlock()
-	if eng == nil {
-		return Stats{}
-	}
-	st := eng.Stats()
-	return Stats{OpenConns: st.Open, AcceptedConns: st.Accepted, RefusedConns: st.Refused}
-}
-
-// Stats is a snapshot of the server's counters.
-type Stats struct {
-	OpenConns     int64 // connections open now
-	AcceptedConns int64 // connections accepted since Start
-	RefusedConns  int64 // connections closed at accept: MaxConns reached
-}
-
 // shutdown closes an idle connection now; a busy one closes after the
 // response to the request it is serving (responses carry
 // "Connection: close" once the server is closing).
@@ -289,6 +274,16 @@ func (c *conn) shutdown() {
 	}
 	c.closing = true
 	c.ec.CloseGraceful()
+}
+
+// stageShard is the shard c records into: its loop's. Engines given a
+// recorder give every loop a shard; connections made without an engine
+// (tests) fall back to the first.
+func (s *Server) stageShard(c *conn) *stage.Shard {
+	if sh := c.ec.Loop().Shard; sh != nil {
+		return sh
+	}
+	return s.stages.Shard(0)
 }
 
 // streamLimit is the body limit of a streamed request: MaxStreamBytes, or

@@ -4,9 +4,11 @@ import (
 	stdtls "crypto/tls"
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-go/sluice/codec/http1"
 	"github.com/sluice-go/sluice/engine"
+	"github.com/sluice-go/sluice/stage"
 	"github.com/sluice-go/sluice/tls"
 )
 
@@ -25,13 +27,14 @@ type tlsConn struct {
 	want        int                     // WantBytes of the HTTP layer, in plaintext bytes
 	inData      bool                    // inside the HTTP layer's OnData
 	woken       atomic.Bool             // Wake was called: deliver even with no plaintext
+	opened      time.Time               // accepted: the Handshake stage starts here
 }
 
 // tlsCallbacks wraps the HTTP layer's engine callbacks with TLS.
 func (s *Server) tlsCallbacks(inner engine.Callbacks) engine.Callbacks {
 	return engine.Callbacks{
 		OnOpen: func(ec engine.Conn) {
-			t := &tlsConn{Conn: ec, srv: s}
+			t := &tlsConn{Conn: ec, srv: s, opened: time.Now()}
 			t.sess = s.tls.NewSession(ec.LocalAddr(), ec.RemoteAddr(), tls.Hooks{
 				Send: func(b []byte) { _ = ec.AsyncWritev([][]byte{b}, nil) },
 				Done: func() {
@@ -53,6 +56,9 @@ func (s *Server) tlsCallbacks(inner engine.Callbacks) engine.Callbacks {
 		OnTimeout: func(ec engine.Conn) {
 			t := ec.Context().(*tlsConn)
 			if !t.open {
+				sh := t.shard()
+				sh.Inc(stage.TimeoutsHandshake)
+				sh.Inc(stage.TLSHandshakesFailed)
 				t.Conn.Close() // no ClientHello, or a stalled handshake
 				return
 			}
@@ -68,18 +74,39 @@ func (s *Server) tlsCallbacks(inner engine.Callbacks) engine.Callbacks {
 	}
 }
 
+// shard is where the connection records: its loop's.
+func (t *tlsConn) shard() *stage.Shard {
+	if sh := t.Conn.Loop().Shard; sh != nil {
+		return sh
+	}
+	return t.srv.stages.Shard(0)
+}
+
 // read feeds ciphertext to the session and plaintext to the HTTP layer.
+// A sampled read of an open session times the decryption (Decrypt).
 func (t *tlsConn) read(in []byte, inner engine.Callbacks) {
+	var start time.Time
+	timed := t.open && t.Conn.Loop().Sample()
+	if timed {
+		start = time.Now()
+	}
 	err := t.sess.Feed(in)
+	if timed {
+		t.shard().Record(stage.Decrypt, time.Since(start))
+	}
 	switch {
 	case err == tls.ErrNeedMore:
 		return
 	case err == tls.ErrPlainHTTP:
+		t.shard().Inc(stage.TLSHandshakesFailed)
 		t.srv.logConn(t.Conn, "plain HTTP on the TLS port")
 		_ = t.Conn.Write(http1.AppendError(nil, 400, "plain HTTP request sent to the HTTPS port"))
 		t.Conn.CloseGraceful()
 		return
 	case err != nil:
+		if !t.open {
+			t.shard().Inc(stage.TLSHandshakesFailed)
+		}
 		t.srv.logConn(t.Conn, "TLS: %v", err)
 		t.flushPending()
 		t.Conn.Close()
@@ -92,13 +119,19 @@ func (t *tlsConn) read(in []byte, inner engine.Callbacks) {
 }
 
 // handshakeDone runs on the loop when the handshake goroutine is done.
+// Every handshake is timed (stage Handshake), from the accept to here: one clock
+// read against ~300 µs of handshake.
 func (t *tlsConn) handshakeDone(inner engine.Callbacks) {
+	sh := t.shard()
 	if err := t.sess.Finish(); err != nil {
+		sh.Inc(stage.TLSHandshakesFailed)
 		t.srv.logConn(t.Conn, "TLS: %v", err)
 		t.flushPending() // the alert, when the records behind Finished fail
 		t.Conn.Close()
 		return
 	}
+	sh.Inc(stage.TLSHandshakesOK)
+	sh.Record(stage.Handshake, time.Since(t.opened))
 	cs := t.sess.ConnectionState()
 	t.state = &cs
 	t.open = true

@@ -9,6 +9,8 @@ import (
 	"net"
 	"runtime"
 	"time"
+
+	"github.com/sluice-go/sluice/stage"
 )
 
 // Model names a connection model.
@@ -149,11 +151,21 @@ type Conn interface {
 type Loop struct {
 	ID   int // 0, 1, ... in the order loops first served a connection
 	Data any
+	// Shard is where the loop's connections record stage timings and
+	// counters (Config.Stages); nil without a recorder. Its recording
+	// methods are safe from any goroutine.
+	Shard   *stage.Shard
+	sampler stage.Sampler
 
-	wheel *wheel // the event-loop models' timers; nil for PerConn (49 KiB each)
+	wheel *wheel        // the event-loop models' timers; nil for PerConn (49 KiB each)
 	now   time.Duration // the loop's clock: engine time at the last tick
 	eng   any           // the model's per-loop state
 }
+
+// Sample reports whether the request beginning now is timed: true once
+// in Config.Stages' SampleEvery requests; always false without a
+// recorder. Loop-only.
+func (l *Loop) Sample() bool { return l.Shard != nil && l.sampler.Sample() }
 
 // Now returns the loop's clock: the engine time (since Start) at the last
 // tick. Loop-only.
@@ -231,6 +243,10 @@ type Config struct {
 	TLS *stdtls.Config
 	// HandshakeTimeout bounds PerConn's TLS handshakes. Zero means 10 s.
 	HandshakeTimeout time.Duration
+	// Stages, when set, receives the Accept and Read stages' timings and
+	// the connection and byte counters; each loop records into its own
+	// shard (Loop.Shard), which the layers above use too.
+	Stages *stage.Recorder
 	// Logger receives warnings and errors. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -273,6 +289,11 @@ type Engine interface {
 	Close() error
 	// Stats returns the connection counters. Safe for concurrent use.
 	Stats() Stats
+	// AcceptQueue returns the listeners' accept queues: connections that
+	// completed the handshake and wait for accept(2), and the queue's
+	// limit (the effective backlog), summed over the listeners, read from
+	// TCP_INFO. Safe for concurrent use.
+	AcceptQueue() (depth, limit int)
 }
 
 // Errors.

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluice-go/sluice/stage"
 )
 
 // perConn runs the PerConn model: a net.Listener, an accept goroutine and
@@ -114,12 +116,16 @@ func (e *perConn) acceptLoop() {
 		backoff = 0
 		if max := e.cfg.MaxConns; max > 0 && e.open.Load() >= int64(max) {
 			e.refused.Add(1)
+			if rec := e.cfg.Stages; rec != nil {
+				rec.Shard(0).Inc(stage.ConnsRefused)
+			}
 			nc.Close()
 			continue
 		}
 		e.open.Add(1)
 		e.accepted.Add(1)
 		c := newPConn(e, nc)
+		c.accepted = time.Now()
 		e.mu.Lock()
 		e.conns[c] = struct{}{}
 		e.mu.Unlock()
@@ -191,6 +197,20 @@ func (e *perConn) Close() error {
 	return nil
 }
 
+// AcceptQueue reads the listener's queue with TCP_INFO.
+func (e *perConn) AcceptQueue() (depth, limit int) {
+	sc, ok := e.ln.(syscallConner)
+	if !ok || !e.accepting.Load() {
+		return 0, 0
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, 0
+	}
+	_ = raw.Control(func(fd uintptr) { depth, limit = listenQueue(int(fd)) })
+	return depth, limit
+}
+
 func (e *perConn) Stats() Stats {
 	return Stats{Open: e.open.Load(), Accepted: e.accepted.Load(), Refused: e.refused.Load()}
 }
@@ -207,7 +227,8 @@ type pconn struct {
 	remote net.Addr // immutable
 	local  net.Addr // immutable
 
-	buf      []byte // unconsumed input is buf[off:]
+	accepted time.Time // when accept(2) returned it
+	buf      []byte    // unconsumed input is buf[off:]
 	off      int
 	want     int
 	deadline time.Time // SetTimeout's deadline; zero when disarmed
@@ -232,6 +253,13 @@ const pconnBuf = 4 << 10
 func newPConn(e *perConn, nc net.Conn) *pconn {
 	c := &pconn{e: e, nc: nc, raw: nc, remote: nc.RemoteAddr(), local: nc.LocalAddr(), kick: make(chan struct{}, 1)}
 	c.loop.ID = -1
+	if rec := e.cfg.Stages; rec != nil {
+		// A loop per connection: a shard by its number, its own sampler
+		// (a shard's sampler belongs to one goroutine).
+		id := e.accepted.Load()
+		c.loop.Shard = rec.Shard(int(id % int64(rec.Shards())))
+		c.loop.sampler = stage.NewSampler(rec.SampleEvery(), uint64(id))
+	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		cfg := &e.cfg
 		_ = tc.SetNoDelay(!cfg.Delay)
@@ -279,7 +307,24 @@ func (c *pconn) serve() {
 		e.wg.Done()
 	}()
 	c.tick()
+	sh := c.loop.Shard
+	sampled := false
+	if sh != nil {
+		sh.Inc(stage.ConnsAccepted)
+		sh.AddGauge(stage.ConnsOpen, 1)
+		defer sh.AddGauge(stage.ConnsOpen, -1)
+		if sampled = c.loop.Sample(); sampled {
+			if fd, ok := c.fd(); ok {
+				if d, ok := acceptWait(fd); ok {
+					sh.Record(stage.AcceptQueue, d)
+				}
+			}
+		}
+	}
 	e.cfg.Callbacks.OnOpen(c)
+	if sampled {
+		sh.Record(stage.Accept, time.Since(c.accepted)) // accept(2) to OnOpen done
+	}
 	for c.state == stOpen || c.state == stDraining {
 		c.runTasks()
 		if c.state == stOpen && c.woken {
@@ -304,6 +349,10 @@ func (c *pconn) serve() {
 		}
 		n, err := c.nc.Read(c.buf[len(c.buf):cap(c.buf)])
 		c.tick()
+		if n > 0 && sh != nil {
+			sh.Add(stage.BytesIn, uint64(n))
+			sh.Inc(stage.Reads)
+		}
 		if n > 0 {
 			c.buf = c.buf[:len(c.buf)+n]
 			if c.state == stDraining {
@@ -509,6 +558,9 @@ func (c *pconn) Write(b []byte) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if sh := c.loop.Shard; sh != nil {
+		sh.Add(stage.BytesOut, uint64(len(b)))
+	}
 	return c.writeLocked(func() error { _, err := c.nc.Write(b); return err })
 }
 
@@ -522,6 +574,9 @@ func (c *pconn) Writev(bs [][]byte) error {
 }
 
 func (c *pconn) writevLocked(bs [][]byte) error {
+	if sh := c.loop.Shard; sh != nil {
+		sh.Add(stage.BytesOut, uint64(vecLen(bs)))
+	}
 	return c.writeLocked(func() error {
 		v := net.Buffers(bs)
 		_, err := v.WriteTo(c.nc)
@@ -551,6 +606,21 @@ func (c *pconn) Loop() *Loop      { return &c.loop }
 
 func (c *pconn) RemoteAddr() net.Addr { return c.remote }
 func (c *pconn) LocalAddr() net.Addr  { return c.local }
+
+// fd returns the socket's descriptor, for TCP_INFO.
+func (c *pconn) fd() (int, bool) {
+	sc, ok := c.raw.(syscallConner)
+	if !ok {
+		return 0, false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	fd := -1
+	_ = raw.Control(func(f uintptr) { fd = int(f) })
+	return fd, fd >= 0
+}
 
 func (c *pconn) Readable() int {
 	n := c.Buffered()

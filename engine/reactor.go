@@ -12,6 +12,8 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	gneterrors "github.com/panjf2000/gnet/v2/pkg/errors"
+
+	"github.com/sluice-go/sluice/stage"
 )
 
 // reactor runs the Reactor and Single models on gnet event loops.
@@ -29,6 +31,7 @@ type reactor struct {
 	started atomic.Bool
 
 	mu    sync.Mutex
+	lnFDs []int                    // guarded by mu: the listeners, found at boot
 	loops map[gnet.EventLoop]*Loop // guarded by mu
 	list  []*Loop                  // guarded by mu; the ticker's copy is taken under mu
 
@@ -148,6 +151,11 @@ func (r *reactor) OnBoot(eng gnet.Engine) gnet.Action {
 // with somaxconn) and warns when the kernel clips the requested value.
 func (r *reactor) applyBacklog() {
 	max := somaxconn()
+	if fds, err := listenerFDs(r.addr); err == nil {
+		r.mu.Lock()
+		r.lnFDs = fds // with ReusePort, the other loops' listeners come later
+		r.mu.Unlock()
+	}
 	if r.cfg.Backlog == 0 {
 		return
 	}
@@ -179,6 +187,29 @@ func (r *reactor) Addr() net.Addr {
 func (r *reactor) Wait() error {
 	<-r.done
 	return r.runErr
+}
+
+// AcceptQueue reads the listeners' queues with TCP_INFO. The listener
+// list is looked up again while it may still grow (ReusePort binds one per
+// loop after boot).
+func (r *reactor) AcceptQueue() (depth, limit int) {
+	if r.addr == nil || !r.accepting.Load() {
+		return 0, 0
+	}
+	r.mu.Lock()
+	fds := r.lnFDs
+	if len(fds) < r.cfg.Loops && r.cfg.ReusePort {
+		if found, err := listenerFDs(r.addr); err == nil {
+			r.lnFDs, fds = found, found
+		}
+	}
+	r.mu.Unlock()
+	for _, fd := range fds {
+		d, l := listenQueue(fd)
+		depth += d
+		limit += l
+	}
+	return depth, limit
 }
 
 func (r *reactor) Stats() Stats {
@@ -295,6 +326,10 @@ func (r *reactor) loopFor(gl gnet.EventLoop) *Loop {
 		return l
 	}
 	l := &Loop{ID: len(r.list)}
+	if rec := r.cfg.Stages; rec != nil {
+		l.Shard = rec.Shard(l.ID % rec.Shards())
+		l.sampler = stage.NewSampler(rec.SampleEvery(), uint64(l.ID)+1)
+	}
 	l.wheel = new(wheel)
 	l.wheel.init()
 	ld := &loopData{gl: gl, epfd: epollFD(gl)}
@@ -317,11 +352,25 @@ func (l *Loop) engineData() *loopData { return l.eng.(*loopData) }
 func (r *reactor) OnOpen(g gnet.Conn) ([]byte, gnet.Action) {
 	if max := r.cfg.MaxConns; max > 0 && r.open.Load() >= int64(max) {
 		r.refused.Add(1)
+		if rec := r.cfg.Stages; rec != nil {
+			rec.Shard(0).Inc(stage.ConnsRefused)
+		}
 		return nil, gnet.Close
 	}
 	r.open.Add(1)
 	r.accepted.Add(1)
 	c := &rconn{g: g, r: r, loop: r.loopFor(g.EventLoop()), remote: g.RemoteAddr()}
+	var start time.Time
+	if sh := c.loop.Shard; sh != nil {
+		sh.Inc(stage.ConnsAccepted)
+		sh.AddGauge(stage.ConnsOpen, 1)
+		if c.loop.Sample() {
+			start = time.Now()
+			if d, ok := acceptWait(g.Fd()); ok {
+				sh.Record(stage.AcceptQueue, d)
+			}
+		}
+	}
 	c.tm.owner = c
 	ld := c.loop.engineData()
 	c.prev, c.next = ld.conns.prev, &ld.conns
@@ -331,6 +380,9 @@ func (r *reactor) OnOpen(g gnet.Conn) ([]byte, gnet.Action) {
 	c.inCallback = true
 	r.cfg.Callbacks.OnOpen(c)
 	c.inCallback = false
+	if !start.IsZero() {
+		c.loop.Shard.Record(stage.Accept, time.Since(start))
+	}
 	if c.state == stClosing {
 		return nil, gnet.Close
 	}
@@ -357,6 +409,9 @@ func (r *reactor) OnClose(g gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	c.state = stClosed
+	if sh := c.loop.Shard; sh != nil {
+		sh.AddGauge(stage.ConnsOpen, -1)
+	}
 	c.loop.wheel.set(&c.tm, 0)
 	c.prev.next, c.next.prev = c.next, c.prev
 	c.prev, c.next = nil, nil
@@ -385,6 +440,7 @@ type rconn struct {
 
 	tm         timer
 	want       int         // WantBytes: don't call OnData below this much input
+	left       int         // input offered to OnData and not consumed: not counted again
 	paused     bool        // PauseRead: the socket's read interest is off
 	woken      atomic.Bool // Wake: deliver even with no input; set off the loop
 	state      uint8
@@ -414,9 +470,14 @@ func (c *rconn) deliver() {
 	if err != nil || len(in) == 0 && !c.woken.Swap(false) {
 		return
 	}
+	if sh := c.loop.Shard; sh != nil && len(in) > c.left {
+		sh.Add(stage.BytesIn, uint64(len(in)-c.left))
+		sh.Inc(stage.Reads)
+	}
 	c.inData = true
 	n := c.r.cfg.Callbacks.OnData(c, in)
 	c.inData = false
+	c.left = len(in) - n // offered again next time: not new bytes
 	switch {
 	case c.state == stDraining:
 		_, _ = c.g.Discard(-1) // CloseGraceful inside OnData: in was borrowed until now
@@ -429,6 +490,9 @@ func (c *rconn) Write(b []byte) error {
 	if c.state == stClosed {
 		return net.ErrClosed
 	}
+	if sh := c.loop.Shard; sh != nil {
+		sh.Add(stage.BytesOut, uint64(len(b)))
+	}
 	_, err := c.g.Write(b)
 	return err
 }
@@ -437,8 +501,18 @@ func (c *rconn) Writev(bs [][]byte) error {
 	if c.state == stClosed {
 		return net.ErrClosed
 	}
+	if sh := c.loop.Shard; sh != nil {
+		sh.Add(stage.BytesOut, uint64(vecLen(bs)))
+	}
 	_, err := c.g.Writev(bs)
 	return err
+}
+
+func vecLen(bs [][]byte) (n int) {
+	for _, b := range bs {
+		n += len(b)
+	}
+	return n
 }
 
 func (c *rconn) Pending() int {
@@ -615,6 +689,9 @@ func (c *rconn) AsyncDo(fn func(closed bool)) error {
 }
 
 func (c *rconn) AsyncWritev(bs [][]byte, done func(err error)) error {
+	if sh := c.loop.Shard; sh != nil {
+		sh.Add(stage.BytesOut, uint64(vecLen(bs)))
+	}
 	return c.g.AsyncWritev(bs, func(_ gnet.Conn, err error) error {
 		if done != nil {
 			done(err)

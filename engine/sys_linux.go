@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -156,4 +157,31 @@ type rawConn = syscall.RawConn
 func isTemporaryAccept(err error) bool {
 	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) ||
 		errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.ENOMEM)
+}
+
+// tcpInfo reads TCP_INFO of a socket.
+func tcpInfo(fd int) (*unix.TCPInfo, error) {
+	return unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+}
+
+// acceptWait is how long an accepted connection waited since the
+// handshake's final ACK (tcpi_last_ack_recv, in milliseconds): its time in
+// the accept queue and on the way to the server. ok is false when the
+// peer already sent data (the last ACK is then a later one).
+func acceptWait(fd int) (d time.Duration, ok bool) {
+	ti, err := tcpInfo(fd)
+	if err != nil || ti.Last_data_recv != 0 && ti.Last_data_recv < ti.Last_ack_recv {
+		return 0, false
+	}
+	return time.Duration(ti.Last_ack_recv) * time.Millisecond, true
+}
+
+// listenQueue reads a listening socket's accept queue: tcpi_unacked is
+// the connections waiting for accept(2), tcpi_sacked the queue's limit.
+func listenQueue(fd int) (depth, limit int) {
+	ti, err := tcpInfo(fd)
+	if err != nil {
+		return 0, 0
+	}
+	return int(ti.Unacked), int(ti.Sacked)
 }
