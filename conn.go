@@ -465,7 +465,9 @@ func (c *conn) timeout() {
 		if c.wait == waitBody {
 			what, counter = "request body", stage.TimeoutsBody
 		}
-		c.srv.stageShard(c).Inc(counter)
+		sh := c.srv.stageShard(c)
+		sh.Inc(counter)
+		sh.Inc(stage.Requests4xx) // the 408 below
 		c.lp.ec = c.ec
 		c.lp.out = http1.AppendError(c.lp.out, 408, what+" not received in time")
 		_ = c.lp.flush()
@@ -503,14 +505,18 @@ func (c *conn) timeout() {
 	}
 }
 
-// countParseError counts a refused request by the status it gets.
+// countParseError counts a refused request by the status it gets, both
+// as a parse error and as a response of that status class (every refusal
+// is answered, by parseError).
 func (c *conn) countParseError(err error) {
 	status := 400
 	var e *http1.Error
 	if errors.As(err, &e) {
 		status = e.Status
 	}
-	c.srv.stageShard(c).Inc(stage.ParseErrorCounter(status))
+	sh := c.srv.stageShard(c)
+	sh.Inc(stage.ParseErrorCounter(status))
+	sh.Inc(stage.RequestCounter(status))
 }
 
 // parseError answers a request the parser refused, then the connection

@@ -33,9 +33,9 @@ import (
 //   - QueueWait: a batch waiting for a pool worker.
 type Stats struct {
 	stage.Snapshot
-	OpenConns     int64 // connections open now
-	AcceptedConns int64 // connections accepted since Start
-	RefusedConns  int64 // connections closed at accept: MaxConns reached
+	OpenConns     int64 `json:"open_conns"`     // connections open now
+	AcceptedConns int64 `json:"accepted_conns"` // connections accepted since Start
+	RefusedConns  int64 `json:"refused_conns"`  // connections closed at accept: MaxConns reached
 }
 
 // Stats returns the server's snapshot. It reads the kernel's listen-queue

@@ -253,7 +253,7 @@ func TestTLSStalledHandshakes(t *testing.T) {
 			c.Close()
 		}
 		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before+5 && time.Now().Before(deadline) {
+		for (runtime.NumGoroutine() > before+5 || s.srv.Stats().OpenConns != 0) && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		if n := runtime.NumGoroutine(); n > before+5 {

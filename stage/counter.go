@@ -19,7 +19,7 @@ const (
 	ConnsAccepted Counter = iota // connections accepted
 	ConnsRefused                 // connections closed at accept: MaxConns reached, or shutting down
 
-	Requests1xx // responses sent, by status class
+	Requests1xx // responses sent, by status class: the handlers', the parser's refusals and 408 timeouts
 	Requests2xx
 	Requests3xx
 	Requests4xx

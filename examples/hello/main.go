@@ -5,8 +5,10 @@
 //	POST /decode     application/json  decodes {"name","email","tags","n"}, answers {"ok":true,"n":<n>}
 //
 // All carry Server, Date and Content-Length; a malformed /decode body gets
-// 400 with a JSON error naming the offset. Flags: -addr, -model, -inline,
-// -reuseport.
+// 400 with a JSON error naming the offset. Flags (see -h): -addr, -model,
+// -inline, -reuseport, TLS (-cert/-key, -tls-self-signed,
+// -no-session-tickets), -metrics (GET /metrics in the Prometheus format),
+// -stage-sampling, -debug-addr (pprof and /debug/stats).
 package main
 
 import (

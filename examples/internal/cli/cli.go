@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	stdtls "crypto/tls"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,18 +31,24 @@ type Flags struct {
 	Debug      string
 	Cert, Key  string
 	SelfSigned bool
+	NoTickets  bool // TLS: no session tickets, every handshake full (bench)
+	Metrics    bool // mount the Prometheus metrics at GET /metrics
+	Sampling   int  // Config.StageSampling: 0 the default (1 in 100), negative off
 }
 
-// Register adds -addr, -model and -inline to fs.
+// Register adds the flags to fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor, single or perconn")
 	fs.BoolVar(&f.Inline, "inline", false, "reactor: run handlers on the event loops instead of the worker pool")
 	fs.BoolVar(&f.ReusePort, "reuseport", false, "reactor: one SO_REUSEPORT listener per loop instead of one acceptor")
-	fs.StringVar(&f.Debug, "debug-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060); off when empty")
+	fs.StringVar(&f.Debug, "debug-addr", "", "serve net/http/pprof and /debug/stats (the server's Stats as JSON) on this address (e.g. 127.0.0.1:6060); off when empty")
+	fs.IntVar(&f.Sampling, "stage-sampling", 0, "time 1 request in N through every stage; 0 means the server's default (100), -1 turns timing off")
+	fs.BoolVar(&f.Metrics, "metrics", false, "serve the server's stage timings and counters in the Prometheus text format at GET /metrics")
 	fs.StringVar(&f.Cert, "cert", "", "serve HTTPS with this PEM certificate chain (with -key)")
 	fs.StringVar(&f.Key, "key", "", "the PEM private key of -cert")
 	fs.BoolVar(&f.SelfSigned, "tls-self-signed", false, "serve HTTPS with an ephemeral self-signed ECDSA P-256 certificate (demos and tests)")
+	fs.BoolVar(&f.NoTickets, "no-session-tickets", false, "TLS: issue no session tickets, so every handshake is a full one (handshake benchmarks)")
 }
 
 // Config turns the flags into a server Config.
@@ -50,7 +57,7 @@ func (f *Flags) Config() (sluice.Config, error) {
 	if err != nil {
 		return sluice.Config{}, err
 	}
-	cfg := sluice.Config{Model: m, ReusePort: f.ReusePort}
+	cfg := sluice.Config{Model: m, ReusePort: f.ReusePort, StageSampling: f.Sampling}
 	if f.Inline {
 		cfg.Dispatch = sluice.DispatchInline
 	}
@@ -72,15 +79,40 @@ func (f *Flags) Config() (sluice.Config, error) {
 		}
 		cfg.TLS = &stdtls.Config{Certificates: []stdtls.Certificate{c}}
 	}
+	if f.NoTickets {
+		if cfg.TLS == nil {
+			return cfg, errors.New("-no-session-tickets needs -cert/-key or -tls-self-signed")
+		}
+		cfg.TLS.SessionTicketsDisabled = true
+	}
 	return cfg, nil
 }
 
-// Run serves h with cfg on addr, prints "listening on HOST:PORT" to out
+// Run serves h with cfg on f.Addr, prints "listening on HOST:PORT" to out
 // once connections are accepted, and on SIGINT or SIGTERM (or when ctx is
-// done) shuts down, giving in-flight requests up to grace to finish.
-func Run(ctx context.Context, out io.Writer, addr string, cfg sluice.Config, h sluice.Handler, grace time.Duration) error {
+// done) shuts down, giving in-flight requests up to grace to finish. With
+// f.Metrics it mounts the metrics at GET /metrics (h must be a *sluice.Mux);
+// with f.Debug it serves pprof and /debug/stats there.
+func Run(ctx context.Context, out io.Writer, f Flags, cfg sluice.Config, h sluice.Handler, grace time.Duration) error {
 	srv := &sluice.Server{Handler: h, Config: cfg}
-	if err := srv.Start(addr); err != nil {
+	if f.Metrics {
+		mux, ok := h.(*sluice.Mux)
+		if !ok {
+			return fmt.Errorf("-metrics: the handler is a %T, not a *sluice.Mux to mount /metrics on", h)
+		}
+		mux.Handle("GET /metrics", sluice.FromHTTP(srv.MetricsHandler()))
+	}
+	var debug *http.Server
+	if f.Debug != "" {
+		ln, err := net.Listen("tcp", f.Debug)
+		if err != nil {
+			return fmt.Errorf("debug listener: %w", err)
+		}
+		debug = &http.Server{Handler: debugMux(srv), ReadHeaderTimeout: 10 * time.Second}
+		go debug.Serve(ln)
+		defer debug.Close()
+	}
+	if err := srv.Start(f.Addr); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "listening on %s\n", srv.Addr()) // the same line for HTTP and HTTPS
@@ -101,21 +133,22 @@ func Run(ctx context.Context, out io.Writer, addr string, cfg sluice.Config, h s
 	return nil
 }
 
-// serveDebug serves net/http/pprof on its own listener, away from the
-// server being measured.
-func serveDebug(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("debug listener: %w", err)
-	}
+// debugMux serves net/http/pprof and the server's Stats as JSON
+// (/debug/stats; the bench reads it for its per-stage breakdown), on a
+// listener of its own, away from the server being measured.
+func debugMux(srv *sluice.Server) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	go http.Serve(ln, mux)
-	return nil
+	mux.HandleFunc("GET /debug/stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(srv.Stats())
+	})
+	mux.Handle("GET /metrics", srv.MetricsHandler())
+	return mux
 }
 
 // Main parses the flags, runs h and exits non-zero on error. tune, if
@@ -128,11 +161,8 @@ func Main(h func(f *Flags) sluice.Handler, tune ...func(*sluice.Config)) {
 	for _, t := range tune {
 		t(&cfg)
 	}
-	if err == nil && f.Debug != "" {
-		err = serveDebug(f.Debug)
-	}
 	if err == nil {
-		err = Run(context.Background(), os.Stdout, f.Addr, cfg, h(&f), 10*time.Second)
+		err = Run(context.Background(), os.Stdout, f, cfg, h(&f), 10*time.Second)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -49,7 +49,7 @@ func StartFlags(t *testing.T, f cli.Flags, h sluice.Handler) (addr string, stop 
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- cli.Run(ctx, &out, f.Addr, cfg, h, 5*time.Second) }()
+	go func() { done <- cli.Run(ctx, &out, f, cfg, h, 5*time.Second) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.HasSuffix(out.String(), "\n") {
 		if time.Now().After(deadline) {
