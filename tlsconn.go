@@ -86,7 +86,7 @@ func (t *tlsConn) shard() *stage.Shard {
 // A sampled read of an open session times the decryption (Decrypt).
 func (t *tlsConn) read(in []byte, inner engine.Callbacks) {
 	var start time.Time
-	timed := t.open && t.Conn.Loop().Sample()
+	timed := t.open && t.Conn.Loop().SampleRead()
 	if timed {
 		start = time.Now()
 	}

@@ -154,8 +154,9 @@ type Loop struct {
 	// Shard is where the loop's connections record stage timings and
 	// counters (Config.Stages); nil without a recorder. Its recording
 	// methods are safe from any goroutine.
-	Shard   *stage.Shard
-	sampler stage.Sampler
+	Shard       *stage.Shard
+	sampler     stage.Sampler // requests (Sample)
+	readSampler stage.Sampler // TLS reads (SampleRead): apart, so reads do not skew the request rate
 
 	wheel *wheel        // the event-loop models' timers; nil for PerConn (49 KiB each)
 	now   time.Duration // the loop's clock: engine time at the last tick
@@ -166,6 +167,17 @@ type Loop struct {
 // in Config.Stages' SampleEvery requests; always false without a
 // recorder. Loop-only.
 func (l *Loop) Sample() bool { return l.Shard != nil && l.sampler.Sample() }
+
+// SampleRead reports whether the read being processed now has its TLS
+// decryption timed: once in SampleEvery reads, on a countdown of its own.
+// Loop-only.
+func (l *Loop) SampleRead() bool { return l.Shard != nil && l.readSampler.Sample() }
+
+// initSamplers gives the loop its samplers (seed distinguishes loops).
+func (l *Loop) initSamplers(rec *stage.Recorder, seed uint64) {
+	l.sampler = stage.NewSampler(rec.SampleEvery(), seed)
+	l.readSampler = stage.NewSampler(rec.SampleEvery(), ^seed)
+}
 
 // Now returns the loop's clock: the engine time (since Start) at the last
 // tick. Loop-only.

@@ -221,6 +221,7 @@ type pconn struct {
 	e      *perConn
 	nc     net.Conn                // the connection read and written: the TLS one under TLS
 	raw    net.Conn                // the socket
+	timed  *timedConn              // under TLS with a recorder: times the socket reads, for Decrypt
 	tls    *stdtls.ConnectionState // after a TLS handshake; immutable
 	loop   Loop
 	ctx    any
@@ -258,7 +259,7 @@ func newPConn(e *perConn, nc net.Conn) *pconn {
 		// (a shard's sampler belongs to one goroutine).
 		id := e.accepted.Load()
 		c.loop.Shard = rec.Shard(int(id % int64(rec.Shards())))
-		c.loop.sampler = stage.NewSampler(rec.SampleEvery(), uint64(id))
+		c.loop.initSamplers(rec, uint64(id))
 	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		cfg := &e.cfg
@@ -282,8 +283,26 @@ func newPConn(e *perConn, nc net.Conn) *pconn {
 // fire the deadline, until the connection closes.
 func (c *pconn) serve() {
 	e := c.e
+	sh := c.loop.Shard
+	if sh != nil {
+		sh.Inc(stage.ConnsAccepted)
+		sh.AddGauge(stage.ConnsOpen, 1)
+		defer sh.AddGauge(stage.ConnsOpen, -1)
+	}
 	if e.cfg.TLS != nil {
-		if err := c.handshake(); err != nil {
+		err := c.handshake()
+		if sh != nil {
+			if err != nil {
+				sh.Inc(stage.TLSHandshakesFailed)
+				if errors.Is(err, context.DeadlineExceeded) {
+					sh.Inc(stage.TimeoutsHandshake)
+				}
+			} else {
+				sh.Inc(stage.TLSHandshakesOK)
+				sh.Record(stage.Handshake, time.Since(c.accepted)) // accept(2) to Finished, like the loop models
+			}
+		}
+		if err != nil {
 			c.raw.Close()
 			e.mu.Lock()
 			delete(e.conns, c)
@@ -307,12 +326,8 @@ func (c *pconn) serve() {
 		e.wg.Done()
 	}()
 	c.tick()
-	sh := c.loop.Shard
 	sampled := false
 	if sh != nil {
-		sh.Inc(stage.ConnsAccepted)
-		sh.AddGauge(stage.ConnsOpen, 1)
-		defer sh.AddGauge(stage.ConnsOpen, -1)
 		if sampled = c.loop.Sample(); sampled {
 			if fd, ok := c.fd(); ok {
 				if d, ok := acceptWait(fd); ok {
@@ -347,7 +362,20 @@ func (c *pconn) serve() {
 		if len(c.buf) == cap(c.buf) {
 			c.grow()
 		}
+		var t0 time.Time
+		timed := c.timed != nil && c.loop.SampleRead()
+		if timed {
+			c.timed.on, c.timed.blocked = true, 0
+			t0 = time.Now()
+		}
 		n, err := c.nc.Read(c.buf[len(c.buf):cap(c.buf)])
+		if timed {
+			// Decrypt: the TLS read minus the time blocked in the socket's.
+			c.timed.on = false
+			if d := time.Since(t0) - c.timed.blocked; n > 0 && d > 0 {
+				sh.Record(stage.Decrypt, d)
+			}
+		}
 		c.tick()
 		if n > 0 && sh != nil {
 			sh.Add(stage.BytesIn, uint64(n))
@@ -397,7 +425,12 @@ func (c *pconn) waitPaused() {
 // goroutine, within HandshakeTimeout. Plain HTTP sent to the TLS port is
 // told so. On success the connection reads and writes through TLS.
 func (c *pconn) handshake() error {
-	tc := stdtls.Server(c.raw, c.e.cfg.TLS)
+	var under net.Conn = c.raw
+	if c.loop.Shard != nil {
+		c.timed = &timedConn{Conn: c.raw}
+		under = c.timed
+	}
+	tc := stdtls.Server(under, c.e.cfg.TLS)
 	ctx, cancel := context.WithTimeout(context.Background(), c.e.cfg.HandshakeTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -412,6 +445,26 @@ func (c *pconn) handshake() error {
 	c.tls = &cs
 	c.nc = tc
 	return nil
+}
+
+// timedConn is the socket under crypto/tls when stages are recorded: while
+// on, it adds the time spent in the socket's Read to blocked, so a TLS
+// read's own work (record decryption) is the rest. The connection's
+// goroutine only.
+type timedConn struct {
+	net.Conn
+	on      bool
+	blocked time.Duration
+}
+
+func (t *timedConn) Read(b []byte) (int, error) {
+	if !t.on {
+		return t.Conn.Read(b)
+	}
+	t0 := time.Now()
+	n, err := t.Conn.Read(b)
+	t.blocked += time.Since(t0)
+	return n, err
 }
 
 // plainHTTPResponse answers a plain HTTP request sent to the TLS port.

@@ -328,7 +328,7 @@ func (r *reactor) loopFor(gl gnet.EventLoop) *Loop {
 	l := &Loop{ID: len(r.list)}
 	if rec := r.cfg.Stages; rec != nil {
 		l.Shard = rec.Shard(l.ID % rec.Shards())
-		l.sampler = stage.NewSampler(rec.SampleEvery(), uint64(l.ID)+1)
+		l.initSamplers(rec, uint64(l.ID)+1)
 	}
 	l.wheel = new(wheel)
 	l.wheel.init()
