@@ -198,6 +198,14 @@ type Config struct {
 	// turns timing off (counters are always kept).
 	StageSampling int
 
+	// LogRate bounds the connection-level lines logged per second (at
+	// Info level, each with the remote address): requests the parser
+	// refused and the limit they hit, timeouts, TLS failures, refused
+	// connections. An attack must not make the log the bottleneck, so
+	// more are counted and reported in one summary line a second. Zero
+	// means 10; negative logs none (the counters of Stats still count).
+	LogRate int
+
 	// Logger receives the server's log lines. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -285,6 +293,9 @@ func (cfg Config) resolve() (Config, error) {
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = "sluice"
+	}
+	if cfg.LogRate == 0 {
+		cfg.LogRate = 10
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -39,6 +39,7 @@ type conn struct {
 	stream   *stream // the body being streamed to a handler; nil when none
 	wait     uint8   // what the deadline is for
 	busy     bool    // a batch is with the workers (or queued for them)
+	cur      *batch  // that batch: its requests' contexts end if the connection closes
 	queued   *batch
 	closing  bool // answer what is parsed, then close
 	sent100  bool // "100 Continue" sent for the partial request
@@ -131,6 +132,11 @@ func (s *Server) onClose(ec engine.Conn, err error) {
 	if c.stream != nil {
 		c.stream.pipe.finish(ErrBodyClosed)
 		c.stream = nil
+	}
+	if c.cur != nil {
+		for _, x := range c.cur.ctxs {
+			x.connGone() // handlers still running learn the client is gone
+		}
 	}
 	c.closing = true
 }
@@ -303,6 +309,7 @@ func (c *conn) read(in []byte) int {
 		}
 		b.own(in[batchStart:used])
 		c.busy = true
+		c.cur = b
 		if c.stream == nil { // a stream keeps the body deadline it armed
 			c.setWait(waitBusy)
 		}
@@ -404,10 +411,11 @@ func (c *conn) feedBytes(in []byte) int {
 		c.ec.ResumeRead()
 		c.setWait(waitBusy)
 	case full:
-		// The handler is behind: leave the bytes in the kernel.
+		// The handler is behind: leave the bytes in the kernel. It has
+		// WriteTimeout to read on (every read re-arms the body deadline).
 		c.ec.PauseRead()
 		c.wait = waitBusy
-		c.ec.SetTimeout(0)
+		c.ec.SetTimeout(c.srv.cfg.WriteTimeout)
 	default:
 		c.ec.ResumeRead()
 		c.wait = waitStream
@@ -432,7 +440,7 @@ func (c *conn) setWait(w uint8) {
 	case waitBody:
 		c.ec.SetTimeout(cfg.BodyReadTimeout)
 	case waitBusy:
-		c.ec.SetTimeout(0)
+		c.ec.SetTimeout(cfg.WriteTimeout) // the handlers must answer within it
 	case waitQueue, waitDrain:
 		c.ec.SetTimeout(1) // the next tick
 	}
@@ -468,6 +476,7 @@ func (c *conn) timeout() {
 		sh := c.srv.stageShard(c)
 		sh.Inc(counter)
 		sh.Inc(stage.Requests4xx) // the 408 below
+		c.srv.logf(c, "408: %s not received within the timeout", what)
 		c.lp.ec = c.ec
 		c.lp.out = http1.AppendError(c.lp.out, 408, what+" not received in time")
 		_ = c.lp.flush()
@@ -482,6 +491,13 @@ func (c *conn) timeout() {
 			c.stream = nil
 			c.closing = true // the handler answers; then the connection closes
 		}
+	case waitBusy:
+		// A handler has not answered (or not read its streamed body)
+		// within WriteTimeout: the connection closes, which ends the
+		// requests' contexts; what the handler writes later goes nowhere.
+		c.srv.stageShard(c).Inc(stage.TimeoutsHandler)
+		c.srv.logf(c, "closing: the handler did not answer within %v", c.srv.cfg.WriteTimeout)
+		c.ec.Close()
 	case waitQueue:
 		if c.srv.pool.submit(c.queued) {
 			c.queued = nil
@@ -733,6 +749,7 @@ func (b *batch) complete(err error) {
 	lp.batches = append(lp.batches, b)
 
 	c.busy = false
+	c.cur = nil
 	if err != nil {
 		return // the connection is gone
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sluice-go/sluice/codec/form"
@@ -89,7 +90,10 @@ type Ctx struct {
 	pattern string
 	route   Handler
 
-	stdCtx context.Context
+	ctxMu  sync.Mutex         // guards stdCtx, cancel and gone: the handler's goroutine vs the loop
+	stdCtx context.Context    // Context's, made on first use
+	cancel context.CancelFunc // stdCtx's
+	gone   bool               // the connection closed while the request was served
 
 	rh        http1.ResponseHeader
 	status    int
@@ -120,7 +124,12 @@ func (x *Ctx) reset() {
 	x.nparams = 0
 	x.pattern = ""
 	x.route = nil
-	x.stdCtx = nil
+	// The handler has returned and its response is written (or the
+	// connection is gone): no other goroutine touches these now.
+	if x.cancel != nil {
+		x.cancel()
+	}
+	x.stdCtx, x.cancel, x.gone = nil, nil, false
 	x.status = 0
 	x.hdrs = x.hdrs[:0]
 	x.ctype = nil
@@ -274,13 +283,45 @@ func (x *Ctx) PathValue(name string) string {
 	return ""
 }
 
-// Context returns a context for the request. It is created on first use
-// (an allocation), so handlers that never call it pay nothing.
+// Context returns the request's context, which a handler that waits
+// (on I/O, a lock, another service) should watch. It is done when:
+//   - the handler has returned and its response is written (like
+//     net/http's request context);
+//   - the connection closes while the handler runs: the client went
+//     away, or the server closed the connection because the handler had
+//     not answered within Config.WriteTimeout (pool workers and PerConn;
+//     a handler that runs on an event loop blocks that loop and must
+//     never wait);
+//   - WriteTimeout has passed since the first call (context.DeadlineExceeded).
+//
+// It is made on first use (an allocation and a timer), so handlers that
+// never call it pay nothing. Safe to call from the handler's goroutine and
+// from goroutines it starts, until it returns.
 func (x *Ctx) Context() context.Context {
+	x.ctxMu.Lock()
+	defer x.ctxMu.Unlock()
 	if x.stdCtx == nil {
-		x.stdCtx = context.Background()
+		if d := x.c.srv.cfg.WriteTimeout; d > 0 {
+			x.stdCtx, x.cancel = context.WithTimeout(context.Background(), d)
+		} else {
+			x.stdCtx, x.cancel = context.WithCancel(context.Background())
+		}
+		if x.gone {
+			x.cancel()
+		}
 	}
 	return x.stdCtx
+}
+
+// connGone cancels the request's context: its connection closed while the
+// handler ran. The loop only.
+func (x *Ctx) connGone() {
+	x.ctxMu.Lock()
+	x.gone = true
+	if x.cancel != nil {
+		x.cancel()
+	}
+	x.ctxMu.Unlock()
 }
 
 // SetStatus sets the response status code (100-599). The default is 200.

@@ -101,8 +101,24 @@ func (p *workPool) rejoin() bool {
 	}
 }
 
-// stop makes the workers exit once the queue is empty and waits for them.
-func (p *workPool) stop() {
+// stopGrace bounds stop's wait for handlers: a goroutine cannot be
+// stopped, and a handler that never returns must not keep Close (or
+// Shutdown past its deadline) from returning. Its connection is closed by
+// then; its worker ends when it returns.
+const stopGrace = time.Second
+
+// stop makes the workers exit once the queue is empty and waits for them,
+// up to stopGrace; it returns how many were still running then.
+func (p *workPool) stop() int {
 	p.once.Do(func() { close(p.stopped) })
-	p.wg.Wait()
+	ended := make(chan struct{})
+	go func() { p.wg.Wait(); close(ended) }()
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-ended:
+		return 0
+	case <-t.C:
+		return int(p.running.Load())
+	}
 }

@@ -8,9 +8,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	sjson "github.com/sluice-go/sluice/codec/json"
 	"github.com/sluice-go/sluice/engine"
+	"github.com/sluice-go/sluice/internal/ratelog"
 	"github.com/sluice-go/sluice/stage"
 	"github.com/sluice-go/sluice/tls"
 )
@@ -46,8 +48,9 @@ type Server struct {
 	innerCallbacks engine.Callbacks // the HTTP layer's, under TLS
 	eng            engine.Engine
 	pool           *workPool
-	stages         *stage.Recorder // per-stage timings and counters
-	ctxPool        sync.Pool       // Ctx objects beyond the loops' own lists
+	stages         *stage.Recorder  // per-stage timings and counters
+	logLimit       *ratelog.Limiter // Config.LogRate
+	ctxPool        sync.Pool        // Ctx objects beyond the loops' own lists
 
 	mu      sync.Mutex
 	started bool
@@ -113,7 +116,8 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 		Backlog:           cfg.Backlog,
 		MaxConns:          cfg.MaxConns,
 		Stages:            s.stages,
-		WriteTimeout:      cfg.WriteTimeout,
+		WriteTimeout:      noneIfZero(cfg.WriteTimeout),
+		LogRate:           cfg.LogRate,
 		TLS:               perConnTLS,
 		HandshakeTimeout:  cfg.TLSHandshakeTimeout,
 		Logger:            cfg.Logger,
@@ -130,7 +134,9 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 	s.done = make(chan struct{})
 	go func() {
 		err := eng.Wait()
-		s.pool.stop()
+		if n := s.pool.stop(); n > 0 {
+			s.cfg.Logger.Warn("sluice: closed with handlers still running on the worker pool; their connections are closed", "handlers", n)
+		}
 		if err == nil || s.closing.Load() {
 			err = ErrServerClosed
 		}
@@ -160,6 +166,9 @@ func (s *Server) prepare() error {
 	}
 	s.pool = newWorkPool(cfg.Workers, cfg.QueueLen)
 	s.stages = stage.NewRecorder(stageShards(cfg), cfg.StageSampling)
+	if cfg.LogRate > 0 {
+		s.logLimit = ratelog.New(cfg.LogRate) // nil logs nothing
+	}
 	s.jsonOpts = sjson.Options{UseNumber: cfg.JSONUseNumber, DisallowUnknownFields: cfg.JSONDisallowUnknownFields, MaxDepth: cfg.JSONMaxDepth}
 	if len(cfg.JSONTypes) > 0 {
 		if err := pretouch(cfg.JSONTypes); err != nil {
@@ -304,13 +313,28 @@ func (s *Server) route(x *Ctx) {
 	x.route = s.handler
 }
 
-// logf logs a connection-level event at debug level.
+// logf logs a connection-level event of c (see logConn).
 func (s *Server) logf(c *conn, format string, args ...any) { s.logConn(c.ec, format, args...) }
 
-// logConn logs a connection-level event at debug level.
+// logConn logs a connection-level event — a refusal, a timeout, a TLS
+// failure — at Info level with the remote address, within Config.LogRate
+// lines a second; the ones held back are reported in one line when the
+// next second's first event comes. Any goroutine.
 func (s *Server) logConn(ec engine.Conn, format string, args ...any) {
-	if !s.cfg.Logger.Enabled(context.Background(), -4) {
-		return
+	ok, suppressed := s.logLimit.Allow()
+	if suppressed > 0 {
+		s.cfg.Logger.Info("sluice: connection events not logged in the last second (rate limit)", "count", suppressed)
 	}
-	s.cfg.Logger.Debug(fmt.Sprintf(format, args...), "remote", ec.RemoteAddr().String())
+	if ok {
+		s.cfg.Logger.Info("sluice: "+fmt.Sprintf(format, args...), "remote", ec.RemoteAddr().String())
+	}
+}
+
+// noneIfZero maps the root's "0 = none" (after defaults) to the engine's
+// "negative = none".
+func noneIfZero(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -45,6 +45,7 @@ func run(t *testing.T, h Handler, f func(t *testing.T, s *harness), tweak ...fun
 			ignore := goleak.IgnoreCurrent()
 			t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 			cfg := m.cfg
+			cfg.Logger = discardLogger() // rejections log at Info; a test that reads the log sets its own
 			for _, tw := range tweak {
 				tw(&cfg)
 			}

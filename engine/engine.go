@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/sluice-go/sluice/internal/ratelog"
 	"github.com/sluice-go/sluice/stage"
 )
 
@@ -259,6 +260,13 @@ type Config struct {
 	// the connection and byte counters; each loop records into its own
 	// shard (Loop.Shard), which the layers above use too.
 	Stages *stage.Recorder
+
+	refusals *ratelog.Limiter // from LogRate, by resolved
+	// LogRate bounds the lines logged for refused connections (MaxConns
+	// reached) per second: a connection storm must not flood the log.
+	// More are counted and reported in one summary line. Zero means 10;
+	// negative logs none (ConnsRefused still counts them).
+	LogRate int
 	// Logger receives warnings and errors. Nil means slog.Default().
 	Logger *slog.Logger
 
@@ -357,7 +365,32 @@ func (c Config) resolved() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.LogRate == 0 {
+		c.LogRate = 10
+	}
+	if c.LogRate > 0 {
+		c.refusals = ratelog.New(c.LogRate) // nil logs nothing
+	}
 	return c, nil
+}
+
+// refused counts and logs (rate-limited) a connection closed at accept
+// because MaxConns connections are open. Any goroutine.
+func (c *Config) refused(remote net.Addr) {
+	if c.Stages != nil {
+		c.Stages.Shard(0).Inc(stage.ConnsRefused)
+	}
+	ok, suppressed := c.refusals.Allow()
+	if suppressed > 0 {
+		c.Logger.Warn("engine: refused connections not logged in the last second (rate limit)", "count", suppressed)
+	}
+	if ok {
+		addr := "?"
+		if remote != nil {
+			addr = remote.String()
+		}
+		c.Logger.Warn("engine: connection refused: the open-connection limit (MaxConns) is reached", "remote", addr, "max_conns", c.MaxConns)
+	}
 }
 
 // New returns an engine for cfg.Model.

@@ -89,6 +89,9 @@ func (e *perConn) Serve(ln net.Listener) error {
 	e.accepting.Store(true)
 	e.wg.Add(1)
 	go e.acceptLoop()
+	if e.cfg.WriteTimeout > 0 {
+		go e.watchdog()
+	}
 	return nil
 }
 
@@ -116,9 +119,7 @@ func (e *perConn) acceptLoop() {
 		backoff = 0
 		if max := e.cfg.MaxConns; max > 0 && e.open.Load() >= int64(max) {
 			e.refused.Add(1)
-			if rec := e.cfg.Stages; rec != nil {
-				rec.Shard(0).Inc(stage.ConnsRefused)
-			}
+			e.cfg.refused(nc.RemoteAddr())
 			nc.Close()
 			continue
 		}
@@ -192,9 +193,92 @@ func (e *perConn) Close() error {
 		c.closeFromOutside()
 	}
 	e.mu.Unlock()
-	e.wg.Wait()
+	e.waitConns()
 	e.finish()
 	return nil
+}
+
+// stuckGrace is how long Close waits for connection goroutines that are
+// inside a handler: a goroutine cannot be stopped, and a handler that
+// never returns must not keep Close (and Shutdown past its deadline) from
+// returning. Their sockets are closed already; each goroutine ends when
+// its handler returns.
+const stuckGrace = time.Second
+
+// waitConns waits for the connection goroutines to end, or, after
+// stuckGrace, for all but those inside a handler.
+func (e *perConn) waitConns() {
+	ended := make(chan struct{})
+	go func() { e.wg.Wait(); close(ended) }()
+	grace := time.NewTimer(stuckGrace)
+	defer grace.Stop()
+	select {
+	case <-ended:
+		return
+	case <-grace.C:
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		e.mu.Lock()
+		n, busy := len(e.conns), 0
+		for c := range e.conns {
+			if c.busy.Load() != 0 {
+				busy++
+			}
+		}
+		e.mu.Unlock()
+		if n == busy {
+			if n > 0 {
+				e.cfg.Logger.Warn("engine: closed with handlers still running; their connections are closed and their goroutines end when they return", "handlers", n)
+			}
+			return
+		}
+		select {
+		case <-ended:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// watchdog closes the socket of a connection whose handler has run past
+// the write timeout without returning: the client learns at once, and
+// the handler's later writes fail. One goroutine per engine, checking
+// every quarter of the timeout (at most once a second), so a stuck
+// handler is cut off within 1.25× WriteTimeout. Handlers on the worker
+// pool are cut off by their connection's own deadline instead.
+func (e *perConn) watchdog() {
+	every := min(e.cfg.WriteTimeout/4, time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var stuck []*pconn
+	for {
+		select {
+		case <-e.done:
+			return
+		case <-t.C:
+		}
+		now := int64(time.Since(e.start))
+		limit := int64(e.cfg.WriteTimeout)
+		e.mu.Lock()
+		for c := range e.conns {
+			if b := c.busy.Load(); b != 0 && now-(b-1) > limit && !c.stuck.Load() {
+				stuck = append(stuck, c)
+			}
+		}
+		e.mu.Unlock()
+		for _, c := range stuck {
+			c.stuck.Store(true)
+			if sh := c.loop.Shard; sh != nil {
+				sh.Inc(stage.TimeoutsHandler)
+			}
+			e.cfg.Logger.Warn("engine: closing a connection whose handler has not returned within the write timeout", "remote", c.remote.String(), "timeout", e.cfg.WriteTimeout)
+			c.raw.Close()
+		}
+		clear(stuck)
+		stuck = stuck[:0]
+	}
 }
 
 // AcceptQueue reads the listener's queue with TCP_INFO.
@@ -235,6 +319,8 @@ type pconn struct {
 	deadline time.Time // SetTimeout's deadline; zero when disarmed
 	state    uint8
 	inData   bool
+	busy     atomic.Int64 // engine nanoseconds+1 when OnData began; 0 outside it (the watchdog reads it)
+	stuck    atomic.Bool  // the watchdog closed the socket under a stuck OnData
 	woken    bool
 	paused   bool
 	drainEnd time.Time
@@ -534,7 +620,9 @@ func (c *pconn) deliver() {
 	}
 	c.want = 0
 	c.inData = true
+	c.busy.Store(int64(time.Since(c.e.start)) + 1) // not loop.now: stale after a Wake
 	n := c.e.cfg.Callbacks.OnData(c, in)
+	c.busy.Store(0)
 	c.inData = false
 	c.off += n
 	if c.off == len(c.buf) {

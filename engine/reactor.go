@@ -352,9 +352,7 @@ func (l *Loop) engineData() *loopData { return l.eng.(*loopData) }
 func (r *reactor) OnOpen(g gnet.Conn) ([]byte, gnet.Action) {
 	if max := r.cfg.MaxConns; max > 0 && r.open.Load() >= int64(max) {
 		r.refused.Add(1)
-		if rec := r.cfg.Stages; rec != nil {
-			rec.Shard(0).Inc(stage.ConnsRefused)
-		}
+		r.cfg.refused(g.RemoteAddr())
 		return nil, gnet.Close
 	}
 	r.open.Add(1)

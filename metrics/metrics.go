@@ -244,6 +244,7 @@ var counterSeries = [stage.NumCounters]seriesSpec{
 	stage.TimeoutsIdle:        {family: timeouts, value: "idle"},
 	stage.TimeoutsWrite:       {family: timeouts, value: "write"},
 	stage.TimeoutsHandshake:   {family: timeouts, value: "handshake"},
+	stage.TimeoutsHandler:     {family: timeouts, value: "handler"},
 	stage.BytesIn:             {family: bytesIn},
 	stage.Reads:               {family: reads},
 	stage.BytesOut:            {family: bytesOut},

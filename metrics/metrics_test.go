@@ -115,7 +115,7 @@ func TestHandlerFamilies(t *testing.T) {
 			values: []string{"400", "408", "413", "414", "417", "431", "501", "505", "other"}},
 		{name: "sluice_decode_errors_total", typ: dto.MetricType_COUNTER},
 		{name: "sluice_handler_panics_total", typ: dto.MetricType_COUNTER},
-		{name: "sluice_timeouts_total", typ: dto.MetricType_COUNTER, label: "kind", values: []string{"header", "body", "idle", "write", "handshake"}},
+		{name: "sluice_timeouts_total", typ: dto.MetricType_COUNTER, label: "kind", values: []string{"header", "body", "idle", "write", "handshake", "handler"}},
 		{name: "sluice_received_bytes_total", typ: dto.MetricType_COUNTER},
 		{name: "sluice_sent_bytes_total", typ: dto.MetricType_COUNTER},
 		{name: "sluice_reads_total", typ: dto.MetricType_COUNTER},

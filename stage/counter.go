@@ -43,6 +43,7 @@ const (
 	TimeoutsIdle      // keep-alive idle timeouts
 	TimeoutsWrite     // write (peer not draining) timeouts
 	TimeoutsHandshake // TLS handshake timeouts
+	TimeoutsHandler   // handlers that did not answer within the write timeout: connection closed
 
 	BytesIn  // bytes read from connections, as on the wire (TLS ciphertext)
 	Reads    // read calls that brought bytes: Reads / requests is reads per request
@@ -79,6 +80,7 @@ var counterNames = [NumCounters]string{
 	TimeoutsIdle:        "timeouts_idle",
 	TimeoutsWrite:       "timeouts_write",
 	TimeoutsHandshake:   "timeouts_handshake",
+	TimeoutsHandler:     "timeouts_handler",
 	BytesIn:             "bytes_in",
 	Reads:               "reads",
 	BytesOut:            "bytes_out",

@@ -21,7 +21,7 @@ func TestNames(t *testing.T) {
 		{name: "accept queue", got: AcceptQueue.String(), want: "accept_queue"},
 		{name: "unknown stage", got: NumStages.String(), want: "Stage(10)"},
 		{name: "counter", got: ParseErrors431.String(), want: "parse_errors_431"},
-		{name: "unknown counter", got: NumCounters.String(), want: "Counter(28)"},
+		{name: "unknown counter", got: NumCounters.String(), want: "Counter(29)"},
 		{name: "gauge", got: PoolQueueDepth.String(), want: "pool_queue_depth"},
 		{name: "kernel", got: ListenDrops.String(), want: "listen_drops"},
 	}
