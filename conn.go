@@ -54,6 +54,18 @@ type loopState struct {
 	free    []*Ctx
 	batches []*batch
 	writes  []time.Time // Write stage starts of this read's sampled inline responses
+	tlsBuf  []byte      // the loop's TLS decryption buffer (tls.Hooks.Scratch)
+}
+
+// loopState returns l's state, made on the loop's first connection.
+// Loop-only.
+func (s *Server) loopState(l *engine.Loop) *loopState {
+	lp, _ := l.Data.(*loopState)
+	if lp == nil {
+		lp = &loopState{srv: s}
+		l.Data = lp
+	}
+	return lp
 }
 
 // maxFreeCtx bounds a loop's own list of idle Ctx objects (no locks);
@@ -104,12 +116,7 @@ func (lp *loopState) flush() error {
 
 // onOpen runs for every accepted connection.
 func (s *Server) onOpen(ec engine.Conn) {
-	l := ec.Loop()
-	lp, _ := l.Data.(*loopState)
-	if lp == nil {
-		lp = &loopState{srv: s}
-		l.Data = lp
-	}
+	lp := s.loopState(ec.Loop())
 	c := &conn{srv: s, ec: ec, lp: lp, wait: waitFirst}
 	ec.SetContext(c)
 	ec.SetTimeout(s.cfg.HeaderReadTimeout)

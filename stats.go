@@ -20,8 +20,12 @@ import (
 //   - Accept: the server setting up an accepted connection (PerConn:
 //     from accept(2) returning to the connection being ready).
 //   - AcceptQueue: the wait between the handshake's final ACK and the
-//     server holding the connection (TCP_INFO tcpi_last_ack_recv, ms).
-//   - Read: from a request's first byte to its complete head.
+//     server holding the connection (TCP_INFO tcpi_last_ack_recv, in
+//     kernel ticks: 4 ms resolution at HZ=250; it shows an overloaded
+//     accept queue, not sub-millisecond waits).
+//   - Read: from the loop first handling a request's bytes to its head
+//     being complete: Parse, plus any wait for the rest of the head (the
+//     read system call itself is in no stage; Decrypt comes before).
 //   - Decrypt: TLS record decryption per read (sampled).
 //   - Handshake: a TLS handshake, from the accept to its completion on
 //     the loop (every handshake, not sampled).

@@ -168,7 +168,7 @@ func testKnownMix(t *testing.T, s *harness, secure bool) {
 	// counts); the 11 that reached a handler ran it (Process); two
 	// decoded; their responses were written (the panic's 500 too, or
 	// not: it closes the connection).
-	pool := s.srv.cfg.Model == Reactor && s.srv.cfg.Dispatch != DispatchInline
+	pool := s.srv.cfg.Dispatch == DispatchPool // Single and PerConn resolve to inline
 	counts := []struct {
 		st       stage.Stage
 		min, max uint64

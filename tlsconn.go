@@ -22,12 +22,12 @@ type tlsConn struct {
 	sess        *tls.Session
 	srv         *Server
 	ctx         any
-	state       *stdtls.ConnectionState // set when the handshake completes; immutable after
-	open        bool                    // the HTTP layer has been told of the connection
-	want        int                     // WantBytes of the HTTP layer, in plaintext bytes
-	inData      bool                    // inside the HTTP layer's OnData
-	woken       atomic.Bool             // Wake was called: deliver even with no plaintext
-	opened      time.Time               // accepted: the Handshake stage starts here
+	state       atomic.Pointer[stdtls.ConnectionState] // made on the first TLSConnectionState: most handlers never ask
+	open        bool                                   // the HTTP layer has been told of the connection
+	want        int                                    // WantBytes of the HTTP layer, in plaintext bytes
+	inData      bool                                   // inside the HTTP layer's OnData
+	woken       atomic.Bool                            // Wake was called: deliver even with no plaintext
+	opened      time.Time                              // accepted: the Handshake stage starts here
 }
 
 // tlsCallbacks wraps the HTTP layer's engine callbacks with TLS.
@@ -44,6 +44,7 @@ func (s *Server) tlsCallbacks(inner engine.Callbacks) engine.Callbacks {
 						}
 					})
 				},
+				Scratch: &s.loopState(ec.Loop()).tlsBuf,
 			})
 			ec.SetContext(t)
 			ec.SetTimeout(s.cfg.HeaderReadTimeout) // the first flight's deadline
@@ -85,6 +86,7 @@ func (t *tlsConn) shard() *stage.Shard {
 // read feeds ciphertext to the session and plaintext to the HTTP layer.
 // A sampled read of an open session times the decryption (Decrypt).
 func (t *tlsConn) read(in []byte, inner engine.Callbacks) {
+	defer t.sess.Detach() // the loop's scratch buffer is the next connection's
 	var start time.Time
 	timed := t.open && t.Conn.Loop().SampleRead()
 	if timed {
@@ -132,12 +134,11 @@ func (t *tlsConn) handshakeDone(inner engine.Callbacks) {
 	}
 	sh.Inc(stage.TLSHandshakesOK)
 	sh.Record(stage.Handshake, time.Since(t.opened))
-	cs := t.sess.ConnectionState()
-	t.state = &cs
 	t.open = true
 	inner.OnOpen(t)
 	t.flushPending()
 	t.deliver(inner)
+	t.sess.Detach()
 }
 
 // deliver hands the decrypted bytes to the HTTP layer.
@@ -228,10 +229,15 @@ func (t *tlsConn) CloseGraceful() {
 	t.Conn.CloseGraceful()
 }
 
-// TLSConnectionState returns the negotiated parameters, for Ctx.TLS.
+// TLSConnectionState returns the negotiated parameters, for Ctx.TLS: made
+// on first use and kept (~200 bytes not spent on connections whose
+// handlers never ask). Any goroutine, once the handshake is done (handlers
+// run only then); crypto/tls guards its own state.
 func (t *tlsConn) TLSConnectionState() *stdtls.ConnectionState {
-	if t.state == nil {
-		return nil
+	if p := t.state.Load(); p != nil {
+		return p
 	}
-	return t.state
+	cs := t.sess.ConnectionState()
+	t.state.Store(&cs)
+	return &cs
 }

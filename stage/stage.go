@@ -12,7 +12,7 @@ type Stage uint8
 // the two waits sluice can measure between them, and the TLS handshake.
 const (
 	Accept  Stage = iota // the server accepting a connection (per connection, not per request)
-	Read                 // kernel receive queue to the connection's buffer
+	Read                 // a request's first bytes handled to its head complete: Parse plus any wait for the rest of the head
 	Decrypt              // TLS record decryption, per read (handshakes are Handshake)
 	Parse                // HTTP/1.1 framing: request line, headers, body framing
 	Decode               // JSON, forms, query, on demand from the handler
@@ -24,7 +24,10 @@ const (
 	QueueWait
 	// AcceptQueue is the kernel accept-queue wait: from the handshake
 	// completing to accept(2) returning it, as the server derives it from
-	// TCP_INFO.
+	// TCP_INFO (tcpi_last_ack_recv). Its resolution is the kernel's tick
+	// (4 ms at HZ=250): it shows a backlog under overload, not the
+	// sub-millisecond waits of a healthy server (those read as 0 or one
+	// tick).
 	AcceptQueue
 	// Handshake is a TLS handshake, per connection: from the accept to
 	// the handshake's completion on the loop (part of the Decrypt step,

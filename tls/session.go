@@ -28,6 +28,11 @@ type Hooks struct {
 	// Done reports that the handshake ended; the callee arranges for
 	// Session.Finish to run on the loop.
 	Done func()
+	// Scratch, if set, is a buffer shared by the Sessions of one loop:
+	// records are decrypted into it, and only what the layer above leaves
+	// unconsumed is copied into the Session's own memory (Detach), so an
+	// idle connection holds no plaintext buffer. The loop only.
+	Scratch *[]byte
 }
 
 // ErrClosed is returned once a Session is closed.
@@ -44,15 +49,17 @@ type Session struct {
 	conn  *stdtls.Conn
 	state atomic.Uint32 // written by the loop, and by the goroutine before Done
 
-	hello []byte // the first flight, buffered while gating
-	plain []byte // decrypted bytes the layer above has not consumed
-	hsErr error  // set by the handshake goroutine before Done
-	eof   bool   // the peer sent close_notify (or closed mid-stream)
+	hello   []byte  // the first flight, buffered while gating
+	plain   []byte  // decrypted bytes the layer above has not consumed
+	scratch *[]byte // Hooks.Scratch: the loop's shared decryption buffer
+	onLoop  bool    // plain is in *scratch: Detach moves it before the loop goes on
+	hsErr   error   // set by the handshake goroutine before Done
+	eof     bool    // the peer sent close_notify (or closed mid-stream)
 }
 
 // NewSession returns a Session for a new connection.
 func (s *Server) NewSession(local, remote net.Addr, h Hooks) *Session {
-	x := &Session{srv: s, hooks: h}
+	x := &Session{srv: s, hooks: h, scratch: h.Scratch}
 	x.wire = newWire(local, remote, h.Send)
 	x.conn = stdtls.Server(x.wire, s.cfg)
 	return x
@@ -89,8 +96,10 @@ func (x *Session) Feed(b []byte) error {
 		x.wire.feed(b)
 		return nil
 	case stOpen:
-		x.wire.feed(b)
-		return x.decrypt()
+		x.wire.lend(b)
+		err := x.decrypt()
+		x.wire.unlend()
+		return err
 	}
 	return ErrClosed
 }
@@ -144,14 +153,16 @@ func (x *Session) Finish() error {
 	x.wire.toLoop()
 	x.state.Store(stOpen)
 	// Records may already wait, read ahead during the handshake.
-	return x.decrypt()
+	err := x.decrypt()
+	x.wire.unlend() // releases the handshake's input buffer
+	return err
 }
 
 // decrypt reads records until the Wire would block.
 func (x *Session) decrypt() error {
 	for !x.eof {
 		if len(x.plain) == cap(x.plain) {
-			x.plain = append(x.plain, make([]byte, max(4096, cap(x.plain)))...)[:len(x.plain)]
+			x.grow()
 		}
 		n, err := x.conn.Read(x.plain[len(x.plain):cap(x.plain)])
 		x.plain = x.plain[:len(x.plain)+n]
@@ -170,22 +181,61 @@ func (x *Session) decrypt() error {
 	return nil
 }
 
+// scratchSize is a loop's decryption buffer: one full TLS record of
+// plaintext (16 KiB) and room for what precedes it.
+const scratchSize = 32 << 10
+
+// grow makes room in plain: the loop's scratch buffer when plain is
+// empty, else a buffer of the Session's own, twice as large.
+func (x *Session) grow() {
+	if len(x.plain) == 0 && x.scratch != nil && !x.onLoop {
+		if cap(*x.scratch) < scratchSize {
+			*x.scratch = make([]byte, scratchSize)
+		}
+		x.plain, x.onLoop = (*x.scratch)[:0], true
+		return
+	}
+	nb := make([]byte, len(x.plain), max(4096, 2*cap(x.plain)))
+	copy(nb, x.plain)
+	x.plain, x.onLoop = nb, false
+}
+
+// Detach moves the plaintext left unconsumed out of the loop's scratch
+// buffer into the Session's own memory. Call it after each Feed, Finish
+// or Consume that the loop follows by serving other connections. Loop
+// side.
+func (x *Session) Detach() {
+	if !x.onLoop {
+		return
+	}
+	x.onLoop = false
+	if len(x.plain) == 0 {
+		x.plain = nil
+		return
+	}
+	x.plain = append(make([]byte, 0, max(len(x.plain), 4096)), x.plain...)
+}
+
 func isWouldBlock(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Temporary() //nolint:staticcheck // Temporary is what crypto/tls checks
 }
 
 // Plain returns the decrypted bytes not yet consumed. Borrowed: valid
-// until the next Feed or Consume.
+// until the next Feed, Consume or Detach.
 func (x *Session) Plain() []byte { return x.plain }
 
 // Consume drops the first n decrypted bytes (all of them, if the Session
 // was closed meanwhile).
 func (x *Session) Consume(n int) {
 	if n >= len(x.plain) {
-		x.plain = x.plain[:0]
-		if cap(x.plain) > 64<<10 {
-			x.plain = nil // a large body passed: let the memory go
+		if x.onLoop || x.scratch == nil {
+			x.plain = x.plain[:0]
+			if cap(x.plain) > 64<<10 {
+				x.plain = nil // a large body passed: let the memory go
+			}
+		} else {
+			x.plain = nil // the next records go to the loop's scratch buffer
 		}
 		return
 	}

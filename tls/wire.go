@@ -40,6 +40,7 @@ type Wire struct {
 	mu     sync.Mutex
 	cond   sync.Cond
 	in     []byte // ciphertext fed and not yet read
+	lent   bool   // in is the caller's slice (loop mode, lend): valid until unlend
 	eof    bool   // the peer closed its side
 	closed bool
 	loop   bool // after the handshake: non-blocking
@@ -65,6 +66,40 @@ func (w *Wire) feed(b []byte) {
 	w.mu.Lock()
 	w.in = append(w.in, b...)
 	w.cond.Signal()
+	w.mu.Unlock()
+}
+
+// lend hands the loop's ciphertext to Read without a copy when nothing is
+// buffered (loop mode; the common case: crypto/tls takes every byte into
+// its own record buffer). unlend must run before b is reused. Loop side.
+func (w *Wire) lend(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	w.mu.Lock()
+	if len(w.in) == 0 {
+		w.in, w.lent = b, true
+	} else {
+		w.in = append(w.in, b...)
+	}
+	w.mu.Unlock()
+}
+
+// unlend copies what Read left of a lent slice, if anything, into the
+// Wire's own buffer; an empty buffer is released, so an idle connection
+// holds none. Loop side.
+func (w *Wire) unlend() {
+	w.mu.Lock()
+	if w.lent {
+		w.lent = false
+		if len(w.in) > 0 {
+			w.in = append([]byte(nil), w.in...)
+		} else {
+			w.in = nil
+		}
+	} else if len(w.in) == 0 {
+		w.in = nil
+	}
 	w.mu.Unlock()
 }
 
@@ -116,6 +151,10 @@ func (w *Wire) Read(p []byte) (int, error) {
 		w.cond.Wait()
 	}
 	n := copy(p, w.in)
+	if w.lent {
+		w.in = w.in[n:]
+		return n, nil
+	}
 	// Move the rest down: the buffer holds at most a few records.
 	m := copy(w.in, w.in[n:])
 	w.in = w.in[:m]
