@@ -26,7 +26,9 @@
 // # Goroutines
 //
 // A loop is the goroutine that owns a connection: a gnet event loop for
-// the Reactor and Single models. Every callback runs on the connection's
+// the Reactor and Single models, a goroutine locked to its OS thread and
+// driving its own io_uring for Uring, the connection's own goroutine for
+// PerConn. Every callback runs on the connection's
 // loop; methods marked "Loop-only." may be called only from a callback (or
 // from a function the loop runs, such as an AsyncWritev completion).
 // Methods marked "Safe for concurrent use." may be called from anywhere.
@@ -36,5 +38,16 @@
 // One ticker goroutine per engine drives the timer wheels: at every tick
 // it posts a task to each loop that has connections, and that task, on the
 // loop, advances the loop's wheel. There is no timer and no goroutine per
-// connection.
+// connection. Under Uring each ring has a multishot timeout instead, so
+// the ticks need no goroutine and no task.
+//
+// # Uring
+//
+// The Uring model (uring_linux.go) keeps the same contract on io_uring:
+// OnData's in is the kernel's receive buffer itself, which goes back to
+// the ring when OnData returns (what it did not consume is copied to the
+// connection's own buffer first); writes are queued and sent one
+// operation at a time per connection; closing cancels the connection's
+// operations before its descriptor is closed. CheckUring says whether the
+// kernel allows it; New fails with the reason otherwise.
 package engine

@@ -118,8 +118,15 @@ func models(t *testing.T, f func(t *testing.T, cfg Config)) {
 		{"reactor-reuseport", Config{Model: Reactor, Loops: 2, ReusePort: true}},
 		{"single", Config{Model: Single}},
 		{"perconn", Config{Model: PerConn}},
+		{"uring", Config{Model: Uring, Loops: 2}},
+		{"uring-reuseport", Config{Model: Uring, Loops: 2, ReusePort: true}},
 	} {
 		t.Run(cfg.name, func(t *testing.T) {
+			if cfg.cfg.Model == Uring {
+				if err := CheckUring(); err != nil {
+					t.Skip(err)
+				}
+			}
 			ignore := goleak.IgnoreCurrent()
 			// Cleanups run last-in first-out: this one runs after the
 			// engine and connections registered by f are closed.
