@@ -28,9 +28,13 @@ const (
 	// handler with blocking I/O: Go's net/http design, with sluice's
 	// parser and pipeline. Serve(listener) works with it.
 	PerConn = engine.PerConn
+	// Uring: N event loops on io_uring (Linux; see engine.CheckUring),
+	// dispatching like Reactor: worker pool or inline.
+	Uring = engine.Uring
 )
 
-// ParseModel returns the model named "reactor", "single" or "perconn".
+// ParseModel returns the model named "reactor", "single", "perconn" or
+// "uring".
 func ParseModel(s string) (Model, error) { return engine.ParseModel(s) }
 
 // LoadBalancing chooses a loop for each new connection; see
@@ -240,7 +244,7 @@ func (cfg Config) resolve() (Config, error) {
 	if err := cfg.Limits.Validate(); err != nil {
 		return cfg, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	if cfg.Model != Reactor && cfg.Model != Single && cfg.Model != PerConn {
+	if cfg.Model != Reactor && cfg.Model != Single && cfg.Model != PerConn && cfg.Model != Uring {
 		return cfg, fmt.Errorf("%w: unknown Model %v", ErrConfig, cfg.Model)
 	}
 	if cfg.Dispatch > DispatchInline {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/sluice-go/sluice/engine"
 )
 
 // mode is one way of running the server; every server test runs in each.
@@ -27,6 +29,8 @@ var modes = []mode{
 	{"reactor-inline", Config{Model: Reactor, Loops: 2, Dispatch: DispatchInline}},
 	{"single", Config{Model: Single}},
 	{"perconn", Config{Model: PerConn}},
+	{"uring", Config{Model: Uring, Loops: 2}},
+	{"uring-inline", Config{Model: Uring, Loops: 2, Dispatch: DispatchInline}},
 }
 
 // harness is a running server for one test.
@@ -42,6 +46,11 @@ func run(t *testing.T, h Handler, f func(t *testing.T, s *harness), tweak ...fun
 	t.Helper()
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
+			if m.cfg.Model == Uring {
+				if err := engine.CheckUring(); err != nil {
+					t.Skip(err)
+				}
+			}
 			ignore := goleak.IgnoreCurrent()
 			t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 			cfg := m.cfg

@@ -41,6 +41,7 @@ var targets = []target{
 	{Name: "reactor-reuseport", Kind: kindSluice, Flags: []string{"-model", "reactor", "-reuseport"}},
 	{Name: "single", Kind: kindSluice, Flags: []string{"-model", "single"}},
 	{Name: "perconn", Kind: kindSluice, Flags: []string{"-model", "perconn"}},
+	{Name: "uring", Kind: kindSluice, Flags: []string{"-model", "uring"}},
 	{Name: "nethttp", Kind: kindGo, Pkg: "peers/nethttp"},
 	{Name: "fasthttp", Kind: kindGo, Pkg: "peers/fasthttp"},
 	{Name: "gnetraw", Kind: kindGo, Pkg: "peers/gnetraw", Floor: true, NoTLS: "gnet has no TLS"},

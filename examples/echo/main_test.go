@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sluice-go/sluice/engine"
 	"github.com/sluice-go/sluice/examples/internal/cli"
 	"github.com/sluice-go/sluice/examples/internal/clitest"
 )
@@ -48,8 +49,12 @@ func TestEcho(t *testing.T) {
 	for _, run := range []struct {
 		model string
 		tls   bool
-	}{{"reactor", false}, {"single", false}, {"perconn", false}, {"reactor", true}, {"single", true}, {"perconn", true}} {
+	}{{"reactor", false}, {"single", false}, {"perconn", false}, {"uring", false}, {"reactor", true}, {"single", true}, {"perconn", true}, {"uring", true}} {
 		model := run.model
+		if err := engine.CheckUring(); model == "uring" && err != nil {
+			t.Log(err)
+			continue
+		}
 		addr, stop := clitest.StartFlags(t, cli.Flags{Model: model, SelfSigned: run.tls}, routes())
 		dial := func() (net.Conn, error) {
 			if run.tls {

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sluice-go/sluice/engine"
 	"github.com/sluice-go/sluice/examples/internal/clitest"
 )
 
@@ -17,7 +18,11 @@ func TestHello(t *testing.T) {
 	for _, m := range []struct {
 		model  string
 		inline bool
-	}{{"reactor", false}, {"reactor", true}, {"single", false}, {"perconn", false}} {
+	}{{"reactor", false}, {"reactor", true}, {"single", false}, {"perconn", false}, {"uring", false}, {"uring", true}} {
+		if err := engine.CheckUring(); m.model == "uring" && err != nil {
+			t.Log(err)
+			continue
+		}
 		addr, stop := clitest.Start(t, m.model, m.inline, routes())
 		tr := &http.Transport{}
 		cl := &http.Client{Transport: tr}

@@ -124,8 +124,11 @@ func TestNoReader(t *testing.T)  { run(t, testNoReader) }
 
 // run runs test once per model, then checks that no goroutine leaked.
 func run(t *testing.T, test func(t *testing.T, model engine.Model)) {
-	for _, model := range []engine.Model{engine.Reactor, engine.Single, engine.PerConn} {
+	for _, model := range []engine.Model{engine.Reactor, engine.Single, engine.PerConn, engine.Uring} {
 		t.Run(model.String(), func(t *testing.T) {
+			if err := engine.CheckUring(); model == engine.Uring && err != nil {
+				t.Skip(err)
+			}
 			ignore := goleak.IgnoreCurrent()
 			// Registered first, so it runs after the other cleanups have
 			// closed the connections and stopped the server.

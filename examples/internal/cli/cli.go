@@ -39,9 +39,9 @@ type Flags struct {
 // Register adds the flags to fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor, single or perconn")
-	fs.BoolVar(&f.Inline, "inline", false, "reactor: run handlers on the event loops instead of the worker pool")
-	fs.BoolVar(&f.ReusePort, "reuseport", false, "reactor: one SO_REUSEPORT listener per loop instead of one acceptor")
+	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor, single, perconn or uring (io_uring, Linux)")
+	fs.BoolVar(&f.Inline, "inline", false, "reactor, uring: run handlers on the event loops instead of the worker pool")
+	fs.BoolVar(&f.ReusePort, "reuseport", false, "reactor, uring: one SO_REUSEPORT listener per loop instead of one acceptor")
 	fs.StringVar(&f.Debug, "debug-addr", "", "serve net/http/pprof and /debug/stats (the server's Stats as JSON) on this address (e.g. 127.0.0.1:6060); off when empty")
 	fs.IntVar(&f.Sampling, "stage-sampling", 0, "time 1 request in N through every stage; 0 means the server's default (100), -1 turns timing off")
 	fs.BoolVar(&f.Metrics, "metrics", false, "serve the server's stage timings and counters in the Prometheus text format at GET /metrics")
