@@ -149,7 +149,11 @@ type Config struct {
 	// connection. Zero means 60 s.
 	IdleTimeout time.Duration
 	// WriteTimeout bounds how long queued output may wait for a peer that
-	// does not read; then the connection is closed. Zero means 30 s.
+	// does not read, and how long a handler on the worker pool (or on
+	// PerConn's goroutine) may take to answer; then the connection is
+	// closed and the request's Ctx.Context ends (handlers that run on an
+	// event loop must never wait, so no timeout can help them). Zero
+	// means 30 s.
 	WriteTimeout time.Duration
 
 	// TLS, when set, serves HTTPS: TLS 1.2 and 1.3 terminated on the
