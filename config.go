@@ -72,7 +72,8 @@ const (
 type Config struct {
 	// Model is the connection model. Zero is Reactor.
 	Model Model
-	// Loops is the number of event loops (Reactor). Zero means GOMAXPROCS.
+	// Loops is the number of event loops (Reactor, Uring). Zero means
+	// GOMAXPROCS.
 	Loops int
 	// Dispatch chooses where handlers run. Zero is DispatchPool. The
 	// Single model always runs handlers inline; PerConn runs them on the
