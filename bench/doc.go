@@ -3,7 +3,7 @@
 // server CPU time relative to a baseline.
 //
 //	cd bench && go run . [-scenarios plaintext,pipelined,json,decode,storm,idle,tls,tls-handshake,tls-idle]
-//	    [-targets reactor,reactor-inline,reactor-reuseport,single,perconn,nethttp,fasthttp,gnetraw,node]
+//	    [-targets reactor,reactor-inline,reactor-reuseport,reactor-nostages,reactor-sample1,single,perconn,uring,uring-inline,nethttp,fasthttp,gnetraw,node]
 //	    [-rounds 3] [-duration 5s] [-warmup 1s] [-conns 64] [-idle-conns 10000]
 //	    [-baseline auto] [-quiet-wait 0] [-out results]
 //
@@ -12,8 +12,10 @@
 // Each target is a server process the harness builds, starts on a free
 // port of 127.0.0.1 and recognises by its "listening on HOST:PORT" line.
 // The sluice targets run ../examples/hello (built once) with -model
-// reactor, single or perconn, plus -inline (reactor-inline) or -reuseport
-// (reactor-reuseport). The peers live in peers/: nethttp, fasthttp,
+// reactor, single, perconn or uring, plus -inline (reactor-inline,
+// uring-inline) or -reuseport (reactor-reuseport); reactor-nostages is
+// reactor with the stage timing off (-stage-sampling -1),
+// reactor-sample1 with every request timed (-stage-sampling 1). The peers live in peers/: nethttp, fasthttp,
 // gnetraw (the floor: gnet doing nothing but framing) and node (skipped
 // when node is not on PATH). See package peers for their contract.
 //
@@ -51,8 +53,39 @@
 // handshake resumed; rows that did are flagged. (openssl s_client
 // -reconnect cannot tell: it reconnects before reading TLS 1.3 tickets.)
 //
-// Each scenario with a goal from the issue (tls, tls-handshake, tls-idle)
-// ends its table with each sluice target's verdict.
+// Each scenario with a goal from the issue (pipelined, tls, tls-handshake,
+// tls-idle) ends its table with each sluice target's verdict.
+//
+// # Stages
+//
+// In the load scenarios every sluice target also gets -debug-addr on a
+// free port: a net/http listener of its own serving GET /debug/stats (the
+// server's sluice.Stats as JSON: per stage count, exact sum, min, max and
+// quantiles; the counters) and GET /metrics (the same histograms with
+// their bucket counts, Prometheus text format). Both are read right before
+// the measured run (after the warm-up) and right after it, outside the
+// CPU-time window, and the per-stage breakdown is their difference: the
+// measured run only. The histograms are cumulative and the JSON has no
+// buckets, so the window's p50 and p99 come from the difference of the
+// Prometheus buckets (4 per octave: within ±12.5%; one bucket below
+// 128 ns), counts and sums from the JSON (exact); the cumulative
+// quantiles, warm-up included, are kept in the JSON results beside them.
+// Under each load table: a row per target with p50 / p99 per stage that
+// has samples (the peers: dashes), and each sluice target's culprit, the
+// stage with the largest share of the time requests spent in the stages,
+// estimated as sum/count × requests of the run (per connection for accept
+// and accept_queue, per read for decrypt; parse lies inside read and is
+// not counted apart, as in examples/stages). Rounds are pooled: their
+// windows' counts, sums and buckets add. The idle scenarios measure
+// memory and have no breakdown (a debug listener and its readings would
+// add to the RSS they measure).
+//
+// Stage timing has a cost. A sluice target whose flags are another's plus
+// -stage-sampling -1 is that target's timing-off twin (reactor-nostages
+// for reactor and reactor-sample1); each load table lists the timed
+// targets' req/CPU-s over their twin's, round by round, and the pipelined
+// scenario judges the issue's goal: the default sampling (1 in 100) costs
+// at most 3% of req/CPU-s.
 //
 // Before each run a probe sends the scenario's request once and checks the
 // status, headers and body (over TLS, trusting only the harness's
@@ -87,7 +120,9 @@
 // # Output
 //
 // A markdown table per scenario on stdout and in results/<stamp>.md, the
-// raw cells and summaries in results/<stamp>.json, and the charts (CPU
+// raw cells (with each sluice cell's stage window: counts, sums, buckets,
+// quantiles, estimated totals) and summaries in results/<stamp>.json, and
+// the charts (CPU
 // efficiency ratio, req/s, KiB per idle connection; gonum.org/v1/plot) in
 // results/<stamp>.svg and .png.
 package main

@@ -11,6 +11,9 @@ type goal struct {
 	// targets' summaries of the same scenario, by name. ok is false when
 	// a number it needs is missing; detail gives the numbers that decide.
 	Check func(s summary, all map[string]summary) (met, ok bool, detail string)
+	// Applies, when set, picks the sluice targets the goal judges, given
+	// the targets run; nil: every sluice target.
+	Applies func(t target, ts []target) bool
 }
 
 // Goal verdicts, stored in summary.Goal.

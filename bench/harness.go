@@ -82,6 +82,10 @@ type cell struct {
 	// checked).
 	NoSessionTickets bool  `json:"no_session_tickets,omitempty"`
 	ServerResumes    *bool `json:"server_resumes_sessions,omitempty"`
+	// Stages is a sluice server's per-stage breakdown of the measured
+	// run (see stages.go); StagesError says why there is none.
+	Stages      *stageBreakdown `json:"stages,omitempty"`
+	StagesError string          `json:"stages_error,omitempty"`
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -339,7 +343,22 @@ func (h *harness) start(ctx context.Context, t target, sc scenario) (*proc, bool
 	}
 	argv := rn.argv(fmt.Sprintf("127.0.0.1:%d", port))
 	extra, noTickets := serveArgs(sc, h.tls, rn)
+	// The sluice servers of the load scenarios also serve their stage
+	// timings, on a debug listener of their own. (The idle scenarios
+	// measure memory: no listener, no readings.)
+	debugAddr := ""
+	if t.Kind == kindSluice && !sc.Idle {
+		dp, err := freePort()
+		if err != nil {
+			return nil, false, err
+		}
+		debugAddr = fmt.Sprintf("127.0.0.1:%d", dp)
+		extra = append(extra, "-debug-addr", debugAddr)
+	}
 	p, err := h.procs.startServer(ctx, h.serverCPU, append(argv, extra...))
+	if p != nil {
+		p.debugAddr = debugAddr
+	}
 	return p, noTickets, err
 }
 
@@ -402,6 +421,13 @@ func (h *harness) loadCell(ctx context.Context, round int, sc scenario, t target
 			return c
 		}
 	}
+	// The stage readings are taken outside the CPU-time window: they cost
+	// the server a JSON and a Prometheus encoding each.
+	var stBefore stageReading
+	var stErr error
+	if srv.debugAddr != "" {
+		stBefore, stErr = readStages(ctx, srv.debugAddr)
+	}
 	sysBefore, sysErr := procStat()
 	before, err := cpuTicks(srv.pid)
 	if err != nil {
@@ -423,6 +449,17 @@ func (h *harness) loadCell(ctx context.Context, round int, sc scenario, t target
 	}
 	if c.Error != "" {
 		return c
+	}
+	if srv.debugAddr != "" {
+		if stErr == nil {
+			var stAfter stageReading
+			if stAfter, stErr = readStages(ctx, srv.debugAddr); stErr == nil {
+				c.Stages, stErr = windowBreakdown(stBefore, stAfter)
+			}
+		}
+		if stErr != nil {
+			c.StagesError = "stage timings: " + oneLine(stErr.Error(), 300)
+		}
 	}
 	c.Wrk = res
 	c.CPUSeconds = float64(after-before) / float64(h.clkTck)
@@ -464,6 +501,15 @@ func (c *cell) line() string {
 		}
 		if c.ServerResumes != nil && *c.ServerResumes {
 			s += ", RESUMED: the server resumes TLS sessions, so wrk's handshakes were mostly not full ones"
+		}
+		if c.Stages != nil {
+			s += ", stages " + samplingText(c.Stages.SampleEvery)
+			if ct := c.Stages.culpritText(); ct != "" {
+				s += ", culprit " + ct
+			}
+		}
+		if c.StagesError != "" {
+			s += ", " + c.StagesError
 		}
 		return s
 	}

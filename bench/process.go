@@ -61,6 +61,9 @@ type proc struct {
 	done chan struct{} // closed when it has exited
 	err  error         // its exit status; read after done
 	once sync.Once
+	// debugAddr is a sluice server's debug listener (/debug/stats,
+	// /metrics); "" when it has none.
+	debugAddr string
 }
 
 // listenTimeout bounds the wait for "listening on": Node takes about

@@ -79,6 +79,21 @@ type summary struct {
 	// the numbers behind it.
 	Goal       string `json:"goal,omitempty"`
 	GoalDetail string `json:"goal_detail,omitempty"`
+	// Stages is the sluice servers' per-stage breakdown of the measured
+	// runs, pooled over the rounds; StageErrors says why a round has
+	// none ("round N: reason"). nil for the peers.
+	Stages      *stageBreakdown `json:"stages,omitempty"`
+	StageErrors []string        `json:"stage_errors,omitempty"`
+	// TimingOff is the target that runs this one's server with stage
+	// timing off; TimingCPUEff and TimingRPS are this target's req/CPU-s
+	// and req/s over its, round by round: 1 − TimingCPUEff is what the
+	// timing costs.
+	TimingOff    string `json:"timing_off_target,omitempty"`
+	TimingCPUEff stat   `json:"timing_cpu_eff_ratio"`
+	TimingRPS    stat   `json:"timing_rps_ratio"`
+	// TimingCPUEffQuiet is TimingCPUEff over the rounds in which neither
+	// server's run was flagged busy.
+	TimingCPUEffQuiet stat `json:"timing_cpu_eff_ratio_quiet"`
 	// Idle scenarios.
 	KiBPerConn stat `json:"kib_per_conn"`
 	MemRatio   stat `json:"kib_per_conn_ratio"` // over the baseline's, same round
@@ -189,6 +204,34 @@ func summarizeCells(cells []cell, scs []scenario, ts []target, baselines map[str
 					s.RPSRatio = summarize(roundRatios(r, perRound(base, rps), rounds))
 					s.CPUEffRatio = summarize(roundRatios(e, perRound(base, eff), rounds))
 				}
+				if off, ok := timingOff(t, ts); ok {
+					if oc := byKey[key{sc.Name, off.Name}]; len(oc) > 0 {
+						s.TimingOff = off.Name
+						s.TimingRPS = summarize(roundRatios(r, perRound(oc, rps), rounds))
+						s.TimingCPUEff = summarize(roundRatios(e, perRound(oc, eff), rounds))
+						quiet := func(cs []cell) map[int]float64 {
+							m := perRound(cs, eff)
+							for _, c := range cs {
+								if c.busyText() != "" {
+									delete(m, c.Round-1)
+								}
+							}
+							return m
+						}
+						s.TimingCPUEffQuiet = summarize(roundRatios(quiet(cs), quiet(oc), rounds))
+					}
+				}
+				var bds []*stageBreakdown
+				for _, c := range cs {
+					switch {
+					case c.Error != "":
+					case c.StagesError != "":
+						s.StageErrors = append(s.StageErrors, fmt.Sprintf("round %d: %s", c.Round, c.StagesError))
+					default:
+						bds = append(bds, c.Stages)
+					}
+				}
+				s.Stages = poolBreakdowns(bds)
 			}
 			out = append(out, s)
 		}
@@ -208,7 +251,8 @@ func judge(g *goal, sums []summary, ts []target) {
 	}
 	for i := range sums {
 		s := &sums[i]
-		if !slices.ContainsFunc(ts, func(t target) bool { return t.Name == s.Target && t.Kind == kindSluice }) {
+		j := slices.IndexFunc(ts, func(t target) bool { return t.Name == s.Target && t.Kind == kindSluice })
+		if j < 0 || (g.Applies != nil && !g.Applies(ts[j], ts)) {
 			continue
 		}
 		met, ok, detail := g.Check(*s, all)
@@ -268,6 +312,10 @@ func markdown(rep *report) string {
 			writeLoadTable(&b, sc, rows, o)
 		}
 		writeGoal(&b, sc, rows)
+		if !sc.Idle {
+			writeTimingCost(&b, rows)
+			writeStageTable(&b, rows)
+		}
 	}
 	return b.String()
 }
