@@ -641,7 +641,9 @@ func writeStageTable(b *strings.Builder, rows []summary) {
 				continue
 			}
 			cell := durStr(float64(w.P50)) + " / " + durStr(float64(w.P99))
-			if w.Count != bd.Sampled {
+			// Per-request stages are not marked: their counts differ from
+			// Sampled only by the requests in flight at the window's edges.
+			if w.Per != "request" {
 				cell += fmt.Sprintf(" (%s)", si(float64(w.Count)))
 			}
 			b.WriteString(" " + cell + " |")
