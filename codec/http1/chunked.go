@@ -79,6 +79,12 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) ([]byte, int, error) {
 	if d.lim.MaxHeaders == 0 {
 		d.lim = Limits{}.Resolved()
 	}
+	if lim := d.lim.MaxBodyBytes; lim >= 0 && d.st != csDone &&
+		(d.total > lim || d.st == csData && d.size > uint64(lim-d.total)) {
+		// The limit was lowered (Parser.SetBodyLimit) below what is
+		// already decoded or promised by the chunk under way.
+		return dst, 0, d.fail(413, "R42", "chunked body exceeds the body limit", src, 0)
+	}
 	i := 0
 	for d.st != csDone {
 		if d.st == csData {
@@ -132,7 +138,7 @@ func (d *ChunkedDecoder) Decode(dst, src []byte) ([]byte, int, error) {
 				d.nd++
 				break
 			}
-			if d.size > uint64(d.lim.MaxBodyBytes-d.total) {
+			if lim := d.lim.MaxBodyBytes; lim >= 0 && d.size > uint64(lim-d.total) {
 				return dst, i, d.fail(413, "R42", "chunked body exceeds the body limit", src, i)
 			}
 			switch c {

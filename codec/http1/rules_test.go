@@ -442,3 +442,33 @@ func TestSetBodyLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestSetBodyLimitAfterBody: a limit lowered after the first Parse has
+// already decoded part of a chunked body (a server decides to buffer once
+// it has seen the head, and the first read held more) still applies: the
+// next Parse answers 413, whether the bytes already decoded pass the new
+// limit or the chunk under way would.
+func TestSetBodyLimitAfterBody(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first string // body bytes the first Parse sees
+		rest  string
+	}{
+		{"decoded past the limit", "c\r\nhello world!\r\n", "0\r\n\r\n"},
+		{"chunk under way would pass it", "14\r\nhello", " world, and more!!!\r\n0\r\n\r\n"},
+	} {
+		var p Parser
+		p.SetLimits(Limits{MaxBodyBytes: -1})
+		var r Request
+		in := []byte(chunked(tc.first))
+		if _, err := p.Parse(in, &r); err != ErrNeedMore || !p.InBody() {
+			t.Fatalf("%s: first parse: %v", tc.name, err)
+		}
+		p.SetBodyLimit(5)
+		_, err := p.Parse(append(in, tc.rest...), &r)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != 413 {
+			t.Errorf("%s: want 413, got %v", tc.name, err)
+		}
+	}
+}
