@@ -24,6 +24,7 @@ type tlsConn struct {
 	ctx         any
 	state       atomic.Pointer[stdtls.ConnectionState] // made on the first TLSConnectionState: most handlers never ask
 	open        bool                                   // the HTTP layer has been told of the connection
+	held        bool                                   // reading paused while the handshake catches up (tls.ErrHold)
 	want        int                                    // WantBytes of the HTTP layer, in plaintext bytes
 	inData      bool                                   // inside the HTTP layer's OnData
 	woken       atomic.Bool                            // Wake was called: deliver even with no plaintext
@@ -99,6 +100,13 @@ func (t *tlsConn) read(in []byte, inner engine.Callbacks) {
 	switch {
 	case err == tls.ErrNeedMore:
 		return
+	case err == tls.ErrHold:
+		// The client sends ahead of its handshake (a request behind its
+		// Finished): stop reading until handshakeDone.
+		t.held = true
+		t.Conn.PauseRead()
+		t.flushPending()
+		return
 	case err == tls.ErrPlainHTTP:
 		t.shard().Inc(stage.TLSHandshakesFailed)
 		t.srv.logConn(t.Conn, "plain HTTP on the TLS port")
@@ -135,6 +143,10 @@ func (t *tlsConn) handshakeDone(inner engine.Callbacks) {
 	sh.Inc(stage.TLSHandshakesOK)
 	sh.Record(stage.Handshake, time.Since(t.opened))
 	t.open = true
+	if t.held {
+		t.held = false
+		t.Conn.ResumeRead() // before the layer above pauses it for its own reasons
+	}
 	inner.OnOpen(t)
 	t.flushPending()
 	t.deliver(inner)

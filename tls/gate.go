@@ -14,6 +14,13 @@ var (
 	ErrPlainHTTP = errors.New("tls: plain HTTP request sent to the TLS port")
 	// ErrClientHelloTooLarge: the ClientHello passes MaxClientHello.
 	ErrClientHelloTooLarge = errors.New("tls: ClientHello too large")
+	// ErrHandshakeFlood: more bytes arrived while a handshake was queued
+	// or running than it can need (see Session.Feed).
+	ErrHandshakeFlood = errors.New("tls: too many bytes before the handshake completed")
+	// ErrHold: Feed kept the bytes, but the handshake has not taken them
+	// and enough wait: stop reading the socket until it completes.
+	// Preallocated.
+	ErrHold = errors.New("tls: hold reading until the handshake completes")
 	// ErrNeedMore: the ClientHello is not complete yet. Preallocated.
 	ErrNeedMore = errors.New("tls: need more data")
 )

@@ -73,7 +73,8 @@ func (x *Session) Handshaking() bool { return x.state.Load() < stOpen }
 // error, or nil once the handshake is started (or queued); during the
 // handshake the bytes go to the handshake goroutine; once open, they are
 // decrypted: read the result with Plain. Feeding an empty slice after
-// the handshake just decrypts what is buffered.
+// the handshake just decrypts what is buffered. ErrHold and
+// ErrHandshakeFlood bound what waits for a handshake (maxQueuedBytes).
 func (x *Session) Feed(b []byte) error {
 	switch x.state.Load() {
 	case stGate:
@@ -92,8 +93,21 @@ func (x *Session) Feed(b []byte) error {
 			x.state.Store(stQueued)
 		}
 		return nil
-	case stQueued, stHandshake, stFinishing:
+	case stQueued:
+		if x.wire.buffered()+len(b) > maxQueuedBytes {
+			return ErrHandshakeFlood
+		}
 		x.wire.feed(b)
+		return nil
+	case stHandshake, stFinishing:
+		held := x.wire.buffered() + len(b)
+		if held > maxHandshakeBytes {
+			return ErrHandshakeFlood
+		}
+		x.wire.feed(b)
+		if held > holdHandshakeBytes {
+			return ErrHold
+		}
 		return nil
 	case stOpen:
 		x.wire.lend(b)
@@ -103,6 +117,27 @@ func (x *Session) Feed(b []byte) error {
 	}
 	return ErrClosed
 }
+
+// What a Session buffers before its handshake completes is bounded, so a
+// client cannot grow the server's memory while its handshake waits:
+//   - queued for a slot (its ClientHello is already in), a client has
+//     nothing legitimate to send until the server answers (a TLS 1.3
+//     compatibility ChangeCipherSpec at most): above maxQueuedBytes
+//     (64 KiB, generous) Feed fails with ErrHandshakeFlood;
+//   - handshaking, or done and waiting for the loop, the client may
+//     already send its first request behind its Finished (TLS 1.3, and
+//     1.2 False Start), a large upload included: above
+//     holdHandshakeBytes (64 KiB) Feed keeps the bytes but returns
+//     ErrHold, and the caller stops reading the socket until the
+//     handshake is done; what arrives before the pause takes effect (an
+//     io_uring ring's worth, 512 KiB by default) still fits under
+//     maxHandshakeBytes (1 MiB), past which Feed fails with
+//     ErrHandshakeFlood.
+const (
+	maxQueuedBytes     = 64 << 10
+	holdHandshakeBytes = 64 << 10
+	maxHandshakeBytes  = 1 << 20
+)
 
 // startQueued starts a queued handshake with the slot release handed it;
 // false if its connection has gone meanwhile. Called from a finishing

@@ -347,3 +347,48 @@ func splitIntoRecords(rec []byte, n int) []byte {
 	}
 	return out
 }
+
+// TestHandshakeFlood: bytes sent while a handshake is queued for a slot,
+// or running, are bounded (a client must not grow the server's memory
+// while it waits), and the sessions end cleanly.
+func TestHandshakeFlood(t *testing.T) {
+	base := runtime.NumGoroutine()
+	srv, err := NewServer(Config{TLS: &stdtls.Config{Certificates: []stdtls.Certificate{testCert}}, HandshakeTimeout: 5 * time.Second, MaxHandshakes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := clientHelloBytes(t)
+	hooks := Hooks{Send: func([]byte) {}, Done: func() {}}
+	running := srv.NewSession(&net.TCPAddr{}, &net.TCPAddr{}, hooks)
+	queued := srv.NewSession(&net.TCPAddr{}, &net.TCPAddr{}, hooks)
+	defer running.Close()
+	defer queued.Close()
+	if err := running.Feed(hello); err != nil {
+		t.Fatal(err)
+	}
+	if err := queued.Feed(hello); err != nil {
+		t.Fatal(err)
+	}
+	junk := make([]byte, 16<<10)
+	var err2 error
+	n := 0
+	for ; n < 64 && err2 == nil; n++ {
+		err2 = queued.Feed(junk)
+	}
+	if err2 != ErrHandshakeFlood || n*len(junk) > maxQueuedBytes+len(junk) {
+		t.Fatalf("queued: %v after %d KiB, want ErrHandshakeFlood by %d KiB", err2, n*16, maxQueuedBytes>>10)
+	}
+	// The running handshake reads what it is fed; a flood it cannot
+	// parse ends it; past holdHandshakeBytes unread Feed asks the caller
+	// to stop reading (ErrHold), and past maxHandshakeBytes it refuses.
+	err2 = nil
+	for n = 0; n < 128 && (err2 == nil || err2 == ErrHold); n++ {
+		err2 = running.Feed(junk)
+	}
+	if n == 128 {
+		t.Fatal("a running handshake took 2 MiB of junk")
+	}
+	running.Close()
+	queued.Close()
+	waitGoroutines(t, base)
+}
