@@ -37,6 +37,47 @@ const (
 // "uring".
 func ParseModel(s string) (Model, error) { return engine.ParseModel(s) }
 
+// AcceptMode says which goroutines accept connections; see Config.Accept.
+type AcceptMode uint8
+
+// The accept modes.
+const (
+	// AcceptAuto is AcceptPerLoop for Reactor (and Single, which has no
+	// other way) and AcceptShared for Uring.
+	AcceptAuto AcceptMode = iota
+	// AcceptPerLoop: every loop accepts on its own SO_REUSEPORT listener
+	// and admits or refuses each connection (MaxConns) before it accepts
+	// the next, so no burst of accepts can outrun the refusals; the
+	// kernel spreads connections over the listeners by address hash
+	// (LoadBalancing does not apply). A loop busy in a long inline
+	// handler accepts nothing meanwhile: its connections wait in its
+	// listener's queue, and those still there when Shutdown closes the
+	// listeners are reset by the kernel.
+	AcceptPerLoop
+	// AcceptShared: one acceptor hands connections to the loops by
+	// LoadBalancing. Under Reactor that is gnet's own acceptor goroutine,
+	// and its loops refuse connections above MaxConns only after it has
+	// accepted them: a storm against loops starved of CPU can run the
+	// process out of descriptors, and gnet stops the engine when accept
+	// fails with EMFILE; MaxConns's default leaves the listen backlog's
+	// worth of room for that, a margin but no bound. Uring's accepting
+	// ring backs off on EMFILE instead.
+	AcceptShared
+)
+
+// ParseAcceptMode returns the mode named "auto", "perloop" or "shared".
+func ParseAcceptMode(s string) (AcceptMode, error) {
+	switch s {
+	case "auto", "":
+		return AcceptAuto, nil
+	case "perloop":
+		return AcceptPerLoop, nil
+	case "shared":
+		return AcceptShared, nil
+	}
+	return 0, fmt.Errorf("sluice: unknown accept mode %q (want auto, perloop or shared)", s)
+}
+
 // LoadBalancing chooses a loop for each new connection; see
 // Config.LoadBalancing.
 type LoadBalancing = engine.LoadBalancing
@@ -68,7 +109,8 @@ const (
 
 // Config configures a Server. The zero value is valid; Serve copies it,
 // so changing it afterwards has no effect. Durations of zero mean the
-// default given; negative durations disable the timeout.
+// default given; negative durations disable the timeout, except where a
+// field says otherwise (TLSHandshakeTimeout).
 type Config struct {
 	// Model is the connection model. Zero is Reactor.
 	Model Model
@@ -89,10 +131,13 @@ type Config struct {
 	// per worker.
 	QueueLen int
 
-	// ReusePort gives each loop its own listener (SO_REUSEPORT).
-	ReusePort bool
-	// LoadBalancing chooses a loop per connection with one listener. Zero
-	// is RoundRobin.
+	// Accept says which goroutines accept connections (Reactor, Uring;
+	// Single always accepts on its loop, PerConn on its accept
+	// goroutine). Zero is AcceptAuto: per loop for Reactor, shared for
+	// Uring.
+	Accept AcceptMode
+	// LoadBalancing chooses a loop per connection under AcceptShared.
+	// Zero is RoundRobin.
 	LoadBalancing LoadBalancing
 	// Delay enables Nagle's algorithm; by default TCP_NODELAY is set.
 	Delay bool
@@ -107,9 +152,21 @@ type Config struct {
 	// warning is logged when a larger value is clipped to it).
 	Backlog int
 	// MaxConns is the most connections open at once; more are closed at
-	// accept and counted. Zero means the open-file limit minus 128;
-	// negative means no limit.
+	// accept (after a 503 "connection limit reached" when the socket
+	// takes it at once) and counted as refused. Zero means the open-file
+	// limit minus 128, and under AcceptShared minus the listen backlog
+	// too (lowered to a quarter of the limit if above it), since a shared
+	// acceptor takes a burst before the loops refuse it
+	// (engine.Config.MaxConns). Negative means no limit.
 	MaxConns int
+	// RecvBuffers and RecvBufferSize size each Uring loop's receive
+	// buffer ring, and Uring sends of at least ZeroCopyThreshold bytes
+	// use IORING_OP_SEND_ZC; see engine.Config for the trade-offs. Zero
+	// means the engine's defaults: 128 buffers of 4 KiB, no zero-copy
+	// sends (slower on loopback, measured). Other models ignore them.
+	RecvBuffers       int
+	RecvBufferSize    int
+	ZeroCopyThreshold int
 
 	// Limits bounds request-lines, header sections and bodies.
 	Limits Limits
@@ -144,8 +201,18 @@ type Config struct {
 	// attacks end here with 408. Zero means 10 s.
 	HeaderReadTimeout time.Duration
 	// BodyReadTimeout bounds the time from a complete head to a complete
-	// body. Zero means 30 s.
+	// buffered body; a streamed body (StreamThreshold) must instead make
+	// MinBodyRate's progress in every BodyReadTimeout window. Zero means
+	// 30 s.
 	BodyReadTimeout time.Duration
+	// MinBodyRate is the slowest a streamed request body may arrive, in
+	// bytes per second averaged over each BodyReadTimeout window: a body
+	// trickled slower (R-U-Dead-Yet) is cut off at the window's end, and
+	// the handler's read fails with ErrBodyTimeout. 1 KiB/s is slower
+	// than any real uplink and far faster than an attack needs to be to
+	// hold a connection. Zero means 1024; negative turns the check off
+	// (any byte re-arms the timeout).
+	MinBodyRate int
 	// IdleTimeout bounds the wait for the next request on a keep-alive
 	// connection. Zero means 60 s.
 	IdleTimeout time.Duration
@@ -165,7 +232,8 @@ type Config struct {
 	TLS *stdtls.Config
 	// TLSHandshakeTimeout bounds a TLS handshake from the ClientHello to
 	// the client's Finished (the ClientHello itself must arrive within
-	// HeaderReadTimeout). Zero means 10 s.
+	// HeaderReadTimeout). Zero or negative means 10 s: a handshake
+	// holds a goroutine, so it always has a deadline.
 	TLSHandshakeTimeout time.Duration
 	// MaxHandshakes is the most TLS handshakes running at once (each on a
 	// short-lived goroutine); the rest wait with their ClientHello
@@ -249,6 +317,9 @@ func (cfg Config) resolve() (Config, error) {
 	if err := cfg.Limits.Validate(); err != nil {
 		return cfg, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
+	if cfg.Accept > AcceptShared {
+		return cfg, fmt.Errorf("sluice: unknown accept mode %d", cfg.Accept)
+	}
 	if cfg.Model != Reactor && cfg.Model != Single && cfg.Model != PerConn && cfg.Model != Uring {
 		return cfg, fmt.Errorf("%w: unknown Model %v", ErrConfig, cfg.Model)
 	}
@@ -305,6 +376,9 @@ func (cfg Config) resolve() (Config, error) {
 	}
 	if cfg.LogRate == 0 {
 		cfg.LogRate = 10
+	}
+	if cfg.MinBodyRate == 0 {
+		cfg.MinBodyRate = 1024
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -21,10 +21,11 @@ const (
 	waitIdle                // between requests: IdleTimeout
 	waitHead                // a request's head is arriving: HeaderReadTimeout
 	waitBody                // its body is arriving: BodyReadTimeout
-	waitBusy                // a batch is with the workers: no deadline
+	waitBusy                // a batch is with the workers: WriteTimeout
 	waitQueue               // a batch waits for room in the pool queue: retry each tick
-	waitDrain               // output above the high-water mark: poll each tick
-	waitStream              // a streamed body is arriving: BodyReadTimeout from its last bytes
+	waitDrain               // output above the high-water mark, parsing paused: poll each tick
+	waitFlush               // between requests, output still queued: poll each tick until it is taken
+	waitStream              // a streamed body is arriving: BodyReadTimeout, re-armed by MinBodyRate's progress
 )
 
 // conn is the HTTP state of one connection. Loop-owned: every field is
@@ -44,6 +45,9 @@ type conn struct {
 	closing  bool // answer what is parsed, then close
 	sent100  bool // "100 Continue" sent for the partial request
 	drainEnd int64
+	// streamGot counts a streamed body's bytes; streamMark is the count
+	// when its deadline was last armed.
+	streamGot, streamMark int64
 }
 
 // loopState is per-loop state, kept in engine.Loop.Data. Loop-owned.
@@ -86,6 +90,10 @@ func (lp *loopState) getCtx(c *conn) *Ctx {
 	}
 	x.c = c
 	x.out = lp
+	// Clear the response side again: a goroutine that kept the Ctx past
+	// its handler may have set a status or header since reset.
+	x.status, x.hdrs, x.ctype, x.body, x.close = 0, x.hdrs[:0], nil, x.body[:0], false
+	x.done = false
 	return x
 }
 
@@ -110,7 +118,11 @@ func (lp *loopState) flush() error {
 		return nil
 	}
 	err := lp.ec.Write(lp.out)
-	lp.out = lp.out[:0]
+	if cap(lp.out) > maxKeptBody {
+		lp.out = nil // one big response must not pin its buffer to the loop
+	} else {
+		lp.out = lp.out[:0]
+	}
 	return err
 }
 
@@ -282,6 +294,15 @@ func (c *conn) read(in []byte) int {
 				used = len(in)
 				break
 			}
+			if len(lp.out) > c.srv.cfg.WriteHighWater {
+				// Output past the high-water mark: hand it over before
+				// parsing more (afterWrite then waits for the drain), so
+				// pipelined large responses cannot pile up here first.
+				if used < len(in) {
+					_ = c.ec.Wake()
+				}
+				break
+			}
 			continue
 		}
 		if b == nil {
@@ -384,6 +405,7 @@ func (c *conn) startStream(x *Ctx, in []byte) int {
 	x.stream = s
 	x.parser.Reset() // the stream reads the body, not the parser
 	c.stream = s
+	c.streamGot, c.streamMark = 0, 0
 	c.partial = nil
 	c.sent100 = false
 	head := x.req.HeadLen
@@ -425,8 +447,15 @@ func (c *conn) feedBytes(in []byte) int {
 		c.ec.SetTimeout(c.srv.cfg.WriteTimeout)
 	default:
 		c.ec.ResumeRead()
-		c.wait = waitStream
-		c.ec.SetTimeout(c.srv.cfg.BodyReadTimeout) // re-armed by every arrival
+		c.streamGot += int64(n)
+		// The deadline is re-armed only by progress: MinBodyRate's worth
+		// of bytes per BodyReadTimeout window. A body trickled slower is
+		// cut off at the window's end (R-U-Dead-Yet), however long it is.
+		if c.wait != waitStream || c.streamGot-c.streamMark >= c.srv.minBodyWindow {
+			c.streamMark = c.streamGot
+			c.wait = waitStream
+			c.ec.SetTimeout(c.srv.cfg.BodyReadTimeout)
+		}
 	}
 	return n
 }
@@ -434,7 +463,7 @@ func (c *conn) feedBytes(in []byte) int {
 // setWait arms the deadline for a new phase; staying in a phase keeps the
 // deadline it had, so trickled bytes do not extend it (slowloris).
 func (c *conn) setWait(w uint8) {
-	if c.wait == w && w != waitQueue && w != waitDrain {
+	if c.wait == w && w != waitQueue && w != waitDrain && w != waitFlush {
 		return
 	}
 	c.wait = w
@@ -448,7 +477,7 @@ func (c *conn) setWait(w uint8) {
 		c.ec.SetTimeout(cfg.BodyReadTimeout)
 	case waitBusy:
 		c.ec.SetTimeout(cfg.WriteTimeout) // the handlers must answer within it
-	case waitQueue, waitDrain:
+	case waitQueue, waitDrain, waitFlush:
 		c.ec.SetTimeout(1) // the next tick
 	}
 }
@@ -460,14 +489,39 @@ func (c *conn) afterWrite() {
 		c.ec.CloseGraceful()
 		return
 	}
-	if c.ec.Pending() > c.srv.cfg.WriteHighWater {
+	pending := c.ec.Pending()
+	if pending == 0 {
+		c.drainEnd = 0
+	} else if c.drainEnd == 0 {
+		// Output the peer has not taken must be taken within
+		// WriteTimeout of being queued, however much of it there is;
+		// responses queued behind it do not extend the deadline.
 		c.drainEnd = int64(c.ec.Loop().Now() + c.srv.cfg.WriteTimeout)
-		c.setWait(waitDrain)
-		return
 	}
-	if c.partial == nil {
+	switch {
+	case pending > c.srv.cfg.WriteHighWater:
+		c.setWait(waitDrain)
+	case c.partial != nil:
+		// A request is arriving: its phase's deadline rules.
+	case pending > 0:
+		// Idle starts once the peer has the responses: a slow reader is
+		// bound by WriteTimeout, not cut off by IdleTimeout mid-response.
+		c.setWait(waitFlush)
+	default:
 		c.setWait(waitIdle)
 	}
+}
+
+// drainExpired reports whether queued output has outlived WriteTimeout.
+func (c *conn) drainExpired() bool {
+	return c.srv.cfg.WriteTimeout > 0 && c.drainEnd != 0 && int64(c.ec.Loop().Now()) >= c.drainEnd
+}
+
+// writeTimeout closes a connection whose peer does not take its output.
+func (c *conn) writeTimeout() {
+	c.srv.stageShard(c).Inc(stage.TimeoutsWrite)
+	c.srv.logf(c, "closing: %d bytes of output not read by the peer within %v", c.ec.Pending(), c.srv.cfg.WriteTimeout)
+	c.ec.Close()
 }
 
 func (c *conn) timeout() {
@@ -512,16 +566,25 @@ func (c *conn) timeout() {
 		} else {
 			c.setWait(waitQueue)
 		}
+	case waitFlush:
+		switch {
+		case c.ec.Pending() == 0:
+			c.drainEnd = 0
+			c.setWait(waitIdle)
+		case c.drainExpired():
+			c.writeTimeout()
+		default:
+			c.setWait(waitFlush)
+		}
 	case waitDrain:
 		switch {
 		case c.ec.Pending() <= c.srv.cfg.WriteHighWater/2:
 			c.wait = waitIdle
 			c.afterWrite()
+			c.ec.ResumeRead() // read() paused the socket if input came meanwhile
 			c.ec.Resume()
-		case c.srv.cfg.WriteTimeout > 0 && int64(c.ec.Loop().Now()) >= c.drainEnd:
-			c.srv.stageShard(c).Inc(stage.TimeoutsWrite)
-			c.srv.logf(c, "closing: %d bytes of output not read by the peer within %v", c.ec.Pending(), c.srv.cfg.WriteTimeout)
-			c.ec.Close()
+		case c.drainExpired():
+			c.writeTimeout()
 		default:
 			c.setWait(waitDrain)
 		}
@@ -628,6 +691,13 @@ type batch struct {
 	submitted time.Time // when the batch went to the pool, if a request in it is sampled
 	done      func(error)
 }
+
+// resumeReadBelow: after a batch, the socket is read again only when less
+// than this much input is buffered (one read's worth). A pipelining
+// client may have sent far more than a batch takes (MaxPipelined
+// requests); reading on regardless would grow the buffer by a read per
+// batch until MaxBufferedInput closes a client that does nothing wrong.
+const resumeReadBelow = 64 << 10
 
 // batchIn pools the copies of request bytes handed to workers; its
 // calibration keeps oversized buffers from being pooled after a burst of
@@ -765,7 +835,9 @@ func (b *batch) complete(err error) {
 	}
 	c.afterWrite() // c.wait is waitBusy: the next phase's deadline is armed afresh
 	if !c.closing && c.wait != waitDrain {
-		c.ec.ResumeRead()
+		if c.ec.Buffered() < resumeReadBelow {
+			c.ec.ResumeRead()
+		}
 		c.ec.Resume()
 	}
 }

@@ -22,8 +22,9 @@ type Header = http1.Header
 
 // Errors returned by Ctx.
 var (
-	// ErrHandlerDone is returned by writes to a Ctx whose handler has
-	// returned: the response is already sent.
+	// ErrHandlerDone is returned by writes (Write, String, JSON, Flush,
+	// ...) to a Ctx whose handler has returned: the response is already
+	// sent. See Ctx for how long a kept Ctx reports it.
 	ErrHandlerDone = errors.New("sluice: write after the handler returned")
 	// ErrBodyTooLarge is returned when a response body exceeds the limit
 	// of a buffered response; use Flush to stream large bodies.
@@ -62,6 +63,14 @@ type output interface {
 // request, headers, body) are valid only until Serve returns; the Ctx is
 // then reused for another request. Copy what must outlive the handler.
 // A Ctx is used by one goroutine at a time: the one running the handler.
+//
+// Never keep a Ctx past its handler. Ctx objects are pooled per loop so
+// that serving a request allocates nothing; a goroutine that writes
+// through a kept Ctx gets ErrHandlerDone (no panic, nothing sent) until
+// the server hands that Ctx to another request, and after that its writes
+// land in the other request's response, as with fasthttp's RequestCtx. A
+// handler that must answer from another goroutine waits for it before
+// returning (Ctx.Context tells it when to give up).
 type Ctx struct {
 	req    http1.Request
 	parser http1.Parser
@@ -140,7 +149,7 @@ func (x *Ctx) reset() {
 	x.streaming = false
 	x.keep = false
 	x.close = false
-	x.done = false
+	x.done = true // until getCtx hands it out: late writes get ErrHandlerDone
 }
 
 // headDone records the Read and Parse stages of a sampled request once
@@ -390,6 +399,9 @@ func (x *Ctx) Bytes(code int, contentType string, b []byte) error {
 
 // Error sends a plain-text error response "code reason: msg".
 func (x *Ctx) Error(code int, msg string) error {
+	if x.done {
+		return ErrHandlerDone
+	}
 	x.status = code
 	x.ctype = textPlain
 	x.body = x.body[:0]

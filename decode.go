@@ -132,6 +132,9 @@ func bodyErr(err error) error {
 
 // JSON sends v encoded as JSON (sonic, HTML escaping off) with status code.
 func (x *Ctx) JSON(code int, v any) error {
+	if x.done {
+		return ErrHandlerDone
+	}
 	b, err := sjson.Append(x.body[:0], v)
 	if err != nil {
 		return err

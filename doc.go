@@ -1,5 +1,6 @@
 // Package sluice is a framework for high-throughput HTTP/1.1 services on
-// epoll event loops (gnet), with a strict zero-copy parser, and the tools
+// event loops (gnet's epoll loops, or its own io_uring rings), with a
+// strict zero-copy parser, TLS on the loops with crypto/tls, and the tools
 // to see which stage of a request's journey is the bottleneck.
 //
 // # Quick start
@@ -21,7 +22,8 @@
 //	+--v---------------------+   loop (gnet event loop; one per core)
 //	| Accept   engine/       |   accept queue -> connection, max-conns check
 //	| Read     engine/       |   socket -> per-connection input buffer
-//	| Decrypt  tls/          |   (TLS: not built yet)
+//	| Decrypt  tls/          |   records decrypted on the loop (handshakes:
+//	|                        |   a short-lived goroutine, fed by the loop)
 //	| Parse    codec/http1   |   strict RFC 9112 parse; views, no copies
 //	+--+---------------------+
 //	   | one task per read: the requests parsed, their bytes copied once
@@ -31,7 +33,8 @@
 //	+--+---------------------+
 //	   | one asynchronous vectored write, completed on the loop
 //	+--v---------------------+   loop
-//	| Write    engine/       |   buffer -> socket; then the next read
+//	| Write    engine/       |   (encrypt on the loop) buffer -> socket;
+//	|                        |   then the next read
 //	+------------------------+
 //
 // A connection has at most one task with the workers; bytes that arrive

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,10 @@ var (
 	// ErrServerClosed is returned by ListenAndServe and Wait after
 	// Shutdown or Close, like net/http's.
 	ErrServerClosed = errors.New("sluice: Server closed")
+	// ErrLoopStuck is joined to the error of Shutdown and Close when an
+	// inline handler still blocks an event loop engine.StopGrace after the
+	// loops were told to stop.
+	ErrLoopStuck = engine.ErrLoopStuck
 	// ErrServeUnsupported is returned by Serve for models whose event
 	// loops own their listeners (Reactor, Single): use ListenAndServe.
 	ErrServeUnsupported = errors.New("sluice: this model listens itself; use ListenAndServe")
@@ -50,6 +55,7 @@ type Server struct {
 	pool           *workPool
 	stages         *stage.Recorder  // per-stage timings and counters
 	logLimit       *ratelog.Limiter // Config.LogRate
+	minBodyWindow  int64            // bytes a streamed body must bring per BodyReadTimeout (MinBodyRate)
 	ctxPool        sync.Pool        // Ctx objects beyond the loops' own lists
 
 	mu      sync.Mutex
@@ -97,7 +103,9 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 	}
 	s.innerCallbacks = callbacks
 	var perConnTLS *stdtls.Config
+	refuse := refuseMessage
 	if s.tls != nil {
+		refuse = nil // a plaintext answer means nothing to a TLS client: the close says it
 		if cfg.Model == PerConn {
 			perConnTLS = s.tls.Config() // Go's model: crypto/tls on the connection's goroutine
 		} else {
@@ -107,7 +115,7 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 	eng, err := engine.New(engine.Config{
 		Model:             cfg.Model,
 		Loops:             cfg.Loops,
-		ReusePort:         cfg.ReusePort,
+		ReusePort:         cfg.Accept == AcceptPerLoop || cfg.Accept == AcceptAuto && cfg.Model == Reactor,
 		LoadBalancing:     cfg.LoadBalancing,
 		Delay:             cfg.Delay,
 		KeepAlive:         cfg.TCPKeepAlive,
@@ -115,6 +123,10 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 		SocketWriteBuffer: cfg.SocketWriteBuffer,
 		Backlog:           cfg.Backlog,
 		MaxConns:          cfg.MaxConns,
+		RefuseMessage:     refuse,
+		RecvBuffers:       cfg.RecvBuffers,
+		RecvBufferSize:    cfg.RecvBufferSize,
+		ZeroCopyThreshold: cfg.ZeroCopyThreshold,
 		Stages:            s.stages,
 		WriteTimeout:      noneIfZero(cfg.WriteTimeout),
 		LogRate:           cfg.LogRate,
@@ -146,6 +158,15 @@ func (s *Server) start(listen func(engine.Engine) error) error {
 	return nil
 }
 
+// refuseMessage answers a connection refused at MaxConns (plaintext
+// listeners only). It has no Date line, which RFC 9110 §6.6.1 leaves
+// optional for 5xx, so it is built once.
+var refuseMessage = func() []byte {
+	const body = "503 Service Unavailable: connection limit reached (MaxConns)\n"
+	return []byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body)
+}()
+
 // prepare resolves the configuration and builds what serving needs.
 func (s *Server) prepare() error {
 	cfg, err := s.Config.resolve()
@@ -166,6 +187,10 @@ func (s *Server) prepare() error {
 	}
 	s.pool = newWorkPool(cfg.Workers, cfg.QueueLen)
 	s.stages = stage.NewRecorder(stageShards(cfg), cfg.StageSampling)
+	s.minBodyWindow = 1
+	if cfg.MinBodyRate > 0 {
+		s.minBodyWindow = max(1, int64(float64(cfg.MinBodyRate)*cfg.BodyReadTimeout.Seconds()))
+	}
 	if cfg.LogRate > 0 {
 		s.logLimit = ratelog.New(cfg.LogRate) // nil logs nothing
 	}
@@ -241,6 +266,12 @@ func (s *Server) Addr() net.Addr {
 // request already read get its response (with "Connection: close") and
 // then closes its connection, and returns when all are closed or ctx is
 // done (then what is left is closed at once and ctx's error returned).
+//
+// Handlers that have not returned by then get about a second more
+// (engine.StopGrace; pool workers likewise): their connections are closed
+// and Shutdown returns, with ErrLoopStuck joined to its error when an
+// inline handler still blocks its event loop. That loop's goroutine (and
+// ListenAndServe) ends only when the handler returns.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	eng := s.eng
@@ -255,12 +286,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			c.shutdown()
 		}
 	})
-	err := eng.Shutdown(ctx)
+	return s.stopped(eng.Shutdown(ctx))
+}
+
+// stopped waits for the engine's end after Shutdown or Close returned
+// err, unless a stuck loop means it will not come soon.
+func (s *Server) stopped(err error) error {
+	if errors.Is(err, engine.ErrLoopStuck) {
+		s.cfg.Logger.Error("sluice: an event loop did not stop: an inline handler is blocking it; its goroutine is left running", "grace", engine.StopGrace)
+		return err
+	}
 	<-s.done
 	return err
 }
 
-// Close stops the server at once, closing every connection.
+// Close stops the server at once, closing every connection. Like
+// Shutdown, it returns after engine.StopGrace when an inline handler
+// blocks an event loop.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	eng := s.eng
@@ -269,9 +311,7 @@ func (s *Server) Close() error {
 		return ErrServerClosed
 	}
 	s.closing.Store(true)
-	err := eng.Close()
-	<-s.done
-	return err
+	return s.stopped(eng.Close())
 }
 
 // shutdown closes an idle connection now; a busy one closes after the

@@ -298,7 +298,6 @@ func TestSlowBody(t *testing.T) {
 // read fails with ErrBodyTimeout, its answer goes out and the connection
 // closes.
 func TestSlowStreamedBody(t *testing.T) {
-	skipBug(t, "a streamed body is timed out only when no byte arrives for BodyReadTimeout (conn.feedBytes re-arms the deadline on every arrival), so a body trickled one byte per 100 ms with BodyReadTimeout 500 ms holds the connection and a pool worker for as long as the client likes; Config.BodyReadTimeout says it bounds the time from a complete head to a complete body")
 	const timeout = 500 * time.Millisecond
 	m := streamHandler()
 	runPlainTLS(t, m, func(t *testing.T, s *harness) {
@@ -422,9 +421,6 @@ func sizedHandler() *Mux {
 // bounds how long queued output may wait for a peer that does not read".
 func TestSlowReaderBelowHighWater(t *testing.T) {
 	run(t, sizedHandler(), func(t *testing.T, s *harness) {
-		if s.srv.cfg.Model != PerConn {
-			skipBug(t, "event-loop models: output below WriteHighWater that the peer does not read is held until IdleTimeout (3 s here), not WriteTimeout (300 ms): conn.afterWrite arms the drain/write deadline only above the high-water mark and otherwise arms IdleTimeout with the output still queued; with IdleTimeout < 0 (disabled) the connection and its output are held forever")
-		}
 		c, r := s.dialSmallWindow()
 		io.WriteString(c, "GET /half HTTP/1.1\r\nHost: x\r\n\r\n")
 		if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
@@ -448,9 +444,6 @@ func TestSlowReaderBelowHighWater(t *testing.T) {
 // connection with output pending is not idle.
 func TestSlowReaderIdleTimeout(t *testing.T) {
 	run(t, sizedHandler(), func(t *testing.T, s *harness) {
-		if s.srv.cfg.Model != PerConn {
-			skipBug(t, "event-loop models: IdleTimeout starts when a response is handed to the engine, not when the peer has taken it, and its expiry closes with conn.ec.Close, dropping the queued rest: a 768 KiB response read at 640 KiB/s is cut at IdleTimeout (300 ms); with the defaults a response below WriteHighWater (1 MiB) read slower than ~17 KB/s is cut at 60 s")
-		}
 		c, r := s.dialSmallWindow()
 		io.WriteString(c, "GET /most HTTP/1.1\r\nHost: x\r\n\r\n")
 		resp, err := http.ReadResponse(r, nil)

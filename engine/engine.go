@@ -21,8 +21,9 @@ const (
 	// Reactor: N gnet event loops (N = Config.Loops), accepting on one
 	// listener or, with ReusePort, on one listener per loop.
 	Reactor Model = iota
-	// Single: one gnet event loop accepts and serves every connection,
-	// Node.js's design. Handlers run on that loop.
+	// Single: one gnet event loop accepts (on its own listener) and
+	// serves every connection, Node.js's design. Handlers run on that
+	// loop.
 	Single
 	// PerConn: a net.Listener and one goroutine per connection, blocking
 	// reads: Go's net/http design. A connection's goroutine is its loop.
@@ -245,8 +246,19 @@ type Config struct {
 	// MaxConns is the most connections open at once; a connection accepted
 	// above it is closed at once and counted as refused. Zero means the
 	// process's open-file limit minus 128 (kept for listeners, epoll and
-	// files): gnet stops an engine whose accept fails with EMFILE, so the
-	// limit must leave room. Negative means no limit.
+	// files) and, where accepting and refusing are apart (the Reactor's
+	// single acceptor hands connections to the loops, which refuse them
+	// later; Uring's multishot accept posts a burst of them), minus the
+	// listen backlog too, which is lowered to a quarter of the open-file
+	// limit if above it: gnet stops an engine whose accept fails with
+	// EMFILE, so the limit must leave room for a burst. With the usual
+	// limits (1,048,576 open files, somaxconn 4,096) that is 1,044,352
+	// connections; at 1,152 open files, 736. The room is a margin, not a
+	// bound: loops starved of CPU can fall further behind gnet's
+	// acceptor. Single and Reactor with ReusePort accept on the loops
+	// themselves, admitting each connection before the next accept, and
+	// are the choice when the open-file limit is low. Negative means no
+	// limit.
 	MaxConns int
 	// Tick is the timer wheel's resolution. Zero means 100 ms: timeouts of
 	// seconds do not need finer, and each tick costs a task per loop.
@@ -274,6 +286,13 @@ type Config struct {
 	Stages *stage.Recorder
 
 	refusals *ratelog.Limiter // from LogRate, by resolved
+	// RefuseMessage, when set, is written to a connection refused
+	// because MaxConns is reached, right before it is closed: one
+	// non-blocking write into the fresh socket's empty send buffer, so it
+	// costs no wait and is dropped if the socket does not take it at once
+	// (the layer above sets an HTTP 503). Keep it short (well under the
+	// smallest send buffer, 4 KiB).
+	RefuseMessage []byte
 	// LogRate bounds the lines logged for refused connections (MaxConns
 	// reached) per second: a connection storm must not flood the log.
 	// More are counted and reported in one summary line. Zero means 10;
@@ -351,9 +370,10 @@ type Engine interface {
 	ForEach(fn func(c Conn))
 	// Shutdown stops accepting, then waits until every connection is
 	// closed (the layers above close them) or ctx is done, then stops the
-	// loops, closing what is left.
+	// loops, closing what is left. Its error joins ctx's with Close's.
 	Shutdown(ctx context.Context) error
-	// Close stops everything now.
+	// Close stops everything now. It returns ErrLoopStuck when a loop
+	// has not stopped within StopGrace.
 	Close() error
 	// Stats returns the connection counters. Safe for concurrent use.
 	Stats() Stats
@@ -364,11 +384,23 @@ type Engine interface {
 	AcceptQueue() (depth, limit int)
 }
 
+// StopGrace is how long Close waits for the event loops to stop once
+// told to. A loop stops between callbacks, so only a callback that blocks
+// (an inline handler waiting on something) keeps it longer; a second is
+// ample for any callback that does not block, and bounds Shutdown's
+// overrun of its context.
+const StopGrace = time.Second
+
 // Errors.
 var (
 	ErrNoCallbacks = errors.New("engine: OnOpen, OnData and OnClose are required")
 	ErrStarted     = errors.New("engine: already started")
 	ErrClosed      = errors.New("engine: closed")
+	// ErrLoopStuck is returned by Close and Shutdown when an event loop
+	// has not stopped StopGrace after it was told to: a callback (an
+	// inline handler) is blocking it. The loop's goroutine is left
+	// running; it stops, and Wait returns, when the callback returns.
+	ErrLoopStuck = errors.New("engine: an event loop did not stop within StopGrace: a callback (an inline handler?) is blocking it")
 	// ErrServeUnsupported: the gnet models accept on listeners they bind
 	// themselves (the listen socket is registered in their epoll sets).
 	ErrServeUnsupported = errors.New("engine: this model binds its own listener; use ListenAndServe")
@@ -384,7 +416,15 @@ func (c Config) resolved() (Config, error) {
 		return c, errors.New("engine: negative Loops, Backlog, socket buffer, Tick, DrainTimeout or RecvBuffers/RecvBufferSize")
 	}
 	switch c.Model {
-	case Single, PerConn:
+	case Single:
+		// The loop accepts on its own listener (gnet's ReusePort mode):
+		// Node's design, and a connection is admitted or refused
+		// (MaxConns) on the goroutine that accepted it, so no burst of
+		// accepts can outrun the refusals to the open-file limit, as
+		// gnet's separate acceptor can (see MaxConns).
+		c.Loops = 1
+		c.ReusePort = true
+	case PerConn:
 		c.Loops = 1
 	case Reactor, Uring:
 		if c.Loops == 0 {
@@ -403,7 +443,8 @@ func (c Config) resolved() (Config, error) {
 		c.DrainTimeout = 500 * time.Millisecond
 	}
 	if c.MaxConns == 0 {
-		c.MaxConns = defaultMaxConns()
+		burst := c.Model == Uring || c.Model == Reactor && !c.ReusePort
+		c.MaxConns, c.Backlog = defaultMaxConns(c.Backlog, burst)
 	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 30 * time.Second

@@ -260,3 +260,22 @@ func TestBacklogWarning(t *testing.T) {
 		t.Fatalf("no warning logged: %q", logs.String())
 	}
 }
+
+// TestStoppedEngineForgotten: a stopped Reactor leaves no entry in gnet's
+// registry of engines (forgetEngine), which would keep it and everything
+// its server held for the life of the process.
+func TestStoppedEngineForgotten(t *testing.T) {
+	for _, reuse := range []bool{false, true} {
+		s := startLines(t, Config{Model: Reactor, Loops: 2, ReusePort: reuse})
+		key := s.eng.(*reactor).protoAddr
+		if _, ok := gnetEngines.Load(key); !ok {
+			t.Fatalf("reuseport %v: gnet has no entry %s while the engine runs: the registry moved", reuse, key)
+		}
+		if err := s.eng.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := gnetEngines.Load(key); ok {
+			t.Fatalf("reuseport %v: %s still in gnet's registry after Close", reuse, key)
+		}
+	}
+}

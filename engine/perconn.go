@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sluice-go/sluice/stage"
@@ -120,6 +121,11 @@ func (e *perConn) acceptLoop() {
 		if max := e.cfg.MaxConns; max > 0 && e.open.Load() >= int64(max) {
 			e.refused.Add(1)
 			e.cfg.refused(nc.RemoteAddr())
+			if sc, ok := nc.(syscall.Conn); ok && len(e.cfg.RefuseMessage) > 0 {
+				if raw, err := sc.SyscallConn(); err == nil {
+					_ = raw.Write(func(fd uintptr) bool { refuseWrite(int(fd), e.cfg.RefuseMessage); return true })
+				}
+			}
 			nc.Close()
 			continue
 		}

@@ -23,12 +23,15 @@ type reactor struct {
 	cfg   Config    // immutable after New
 	start time.Time // engine clock origin; set before the loops run
 
-	eng     gnet.Engine // set in OnBoot
-	addr    *net.TCPAddr
-	booted  chan struct{}
-	done    chan struct{}
-	runErr  error // set before done is closed
-	started atomic.Bool
+	eng gnet.Engine // set in OnBoot
+	// protoAddr is the address given to gnet.Run, the key of gnet's
+	// registry of engines (forgetEngine). Set before Run.
+	protoAddr string
+	addr      *net.TCPAddr
+	booted    chan struct{}
+	done      chan struct{}
+	runErr    error // set before done is closed
+	started   atomic.Bool
 
 	mu    sync.Mutex
 	lnFDs []int                    // guarded by mu: the listeners, found at boot
@@ -104,9 +107,11 @@ func (r *reactor) ListenAndServe(addr string) error {
 		opts = append(opts, gnet.WithTCPKeepAlive(r.cfg.KeepAlive))
 	}
 	r.start = time.Now()
+	r.protoAddr = "tcp://" + addr
 	r.accepting.Store(true)
 	go func() {
-		err := gnet.Run(r, "tcp://"+addr, opts...)
+		err := gnet.Run(r, r.protoAddr, opts...)
+		forgetEngine(r.eng, r.protoAddr)
 		select {
 		case <-r.booted:
 		default:
@@ -267,10 +272,7 @@ wait:
 		case <-t.C:
 		}
 	}
-	if cerr := r.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return errors.Join(err, r.Close())
 }
 
 func (r *reactor) Close() error {
@@ -291,7 +293,13 @@ func (r *reactor) Close() error {
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	<-r.done
+	stuck := time.NewTimer(StopGrace)
+	defer stuck.Stop()
+	select {
+	case <-r.done:
+	case <-stuck.C:
+		return ErrLoopStuck
+	}
 	if errors.Is(err, gneterrors.ErrEngineInShutdown) || errors.Is(err, gneterrors.ErrEmptyEngine) {
 		err = nil
 	}
@@ -353,11 +361,18 @@ func (r *reactor) OnOpen(g gnet.Conn) ([]byte, gnet.Action) {
 	if max := r.cfg.MaxConns; max > 0 && r.open.Load() >= int64(max) {
 		r.refused.Add(1)
 		r.cfg.refused(g.RemoteAddr())
+		refuseWrite(g.Fd(), r.cfg.RefuseMessage)
 		return nil, gnet.Close
 	}
 	r.open.Add(1)
 	r.accepted.Add(1)
 	c := &rconn{g: g, r: r, loop: r.loopFor(g.EventLoop()), remote: g.RemoteAddr()}
+	// The loop's clock moves with the ticks, which wait while the loop is
+	// busy; a connection accepted after a long callback (Single accepts
+	// on its loop) would have its first deadline armed from a stale clock
+	// and expire at the ticks that were waiting. One clock read per
+	// accept keeps it exact.
+	c.loop.now = time.Since(r.start)
 	var start time.Time
 	if sh := c.loop.Shard; sh != nil {
 		sh.Inc(stage.ConnsAccepted)

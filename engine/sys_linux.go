@@ -27,17 +27,44 @@ func somaxconn() int {
 	return n
 }
 
-// defaultMaxConns is the open-file limit minus 128 descriptors kept for
-// listeners, epoll instances and the application's own files.
-func defaultMaxConns() int {
+// refuseWrite writes msg to a refused connection's fd without waiting:
+// what the socket does not take at once is dropped.
+func refuseWrite(fd int, msg []byte) {
+	if len(msg) > 0 {
+		_, _ = unix.SendmsgN(fd, msg, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+	}
+}
+
+// fdReserve is the descriptors MaxConns's default keeps free for
+// listeners, epoll and ring instances, and the application's own files.
+const fdReserve = 128
+
+// defaultMaxConns derives MaxConns from the open-file limit: the limit
+// minus fdReserve and, for models that accept in bursts (a gnet acceptor
+// or a multishot accept hands connections to the loops that refuse them
+// later), minus the listen backlog, so that one burst of accepts cannot
+// reach the limit: gnet stops the whole engine when accept fails with
+// EMFILE. When the backlog would take more than a quarter of a low limit,
+// the backlog is lowered to that quarter and returned.
+func defaultMaxConns(backlog int, burst bool) (maxConns, newBacklog int) {
 	var rl unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 256 {
-		return 1024
+		return 1024, backlog
 	}
-	if rl.Cur > 1<<30 {
-		return 1 << 30
+	limit := int(min(rl.Cur, 1<<30))
+	maxConns = limit - fdReserve
+	if !burst {
+		return maxConns, backlog
 	}
-	return int(rl.Cur) - 128
+	eff := backlog
+	if eff == 0 || eff > somaxconn() {
+		eff = somaxconn()
+	}
+	if eff > limit/4 {
+		eff = limit / 4
+		backlog = eff
+	}
+	return maxConns - eff, backlog
 }
 
 // listenerFDs returns the descriptors of this process's listening TCP

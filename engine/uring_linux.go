@@ -468,10 +468,7 @@ wait:
 		case <-t.C:
 		}
 	}
-	if cerr := e.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return errors.Join(err, e.Close())
 }
 
 // Close stops every loop: each closes its connections (OnClose runs for
@@ -486,8 +483,14 @@ func (e *uengine) Close() error {
 			_ = l.post(utask{kind: tStop})
 		}
 	})
-	<-e.done
-	return nil
+	stuck := time.NewTimer(StopGrace)
+	defer stuck.Stop()
+	select {
+	case <-e.done:
+		return nil
+	case <-stuck.C:
+		return ErrLoopStuck
+	}
 }
 
 // fail records the first fatal loop error and stops the engine.
@@ -915,6 +918,7 @@ func (e *uengine) admit(l *uloop, fd int) {
 	if max := e.cfg.MaxConns; max > 0 && e.open.Load() >= int64(max) {
 		e.refused.Add(1)
 		e.cfg.refused(peerAddr(fd))
+		refuseWrite(fd, e.cfg.RefuseMessage)
 		closeFD(fd)
 		return
 	}
@@ -1076,6 +1080,9 @@ func (l *uloop) onRecv(cq uring.CQE) {
 			if sh := l.loop.Shard; sh != nil {
 				sh.Add(stage.BytesIn, uint64(len(data)))
 				sh.Inc(stage.Reads)
+			}
+			if c.recvOnce && len(data) < l.br.Size() {
+				c.careful = false // the socket ran short: the client is not ahead
 			}
 			c.receive(data)
 		}
@@ -1525,6 +1532,13 @@ type uconn struct {
 	backlog    bool // not read while the layer works through its input (readAheadMax)
 	throttle   bool // since a backlog: single-shot receives until the layer catches up
 	recvOnce   bool // the armed receive is single-shot
+	// careful: since a PauseRead, receives are single-shot until one
+	// comes back short of a whole buffer (the socket is drained). A
+	// multishot receive armed by ResumeRead would otherwise move the whole
+	// socket buffer (megabytes on loopback) into ring buffers before the
+	// layer could pause again, and the layer's input limit would close a
+	// client that merely pipelines ahead of its answers.
+	careful bool
 
 	q       []*outSeg // output queue; q[0] is in flight while sending
 	pending int       // bytes in q not yet taken by the kernel
@@ -1553,11 +1567,12 @@ func (c *uconn) armRecv() {
 	l := c.l
 	s := l.sqe()
 	s.PrepRecvMultishot(c.fd, l.br.Group(), token(opRecv, c.gen, c.idx))
-	if c.throttle {
+	once := c.throttle || c.careful
+	if once {
 		s.Ioprio &^= uring.RecvMultishot // one buffer, one CQE
 	}
 	c.recvArmed = true
-	c.recvOnce = c.throttle
+	c.recvOnce = once
 }
 
 // receive takes bytes from a ring buffer: offered to OnData straight from
@@ -1947,6 +1962,7 @@ func (c *uconn) PauseRead() {
 		return
 	}
 	c.paused = true
+	c.careful = true
 	if c.recvArmed && !c.recvCancel {
 		c.recvCancel = true
 		c.l.sqe().PrepCancel(token(opRecv, c.gen, c.idx), 0, token(opCancel, c.gen, c.idx))

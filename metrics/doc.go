@@ -20,9 +20,10 @@
 //	sluice_parse_errors_total{status}           counter: 400 408 413 414 417 431 501 505 other
 //	sluice_decode_errors_total                  counter
 //	sluice_handler_panics_total                 counter
-//	sluice_timeouts_total{kind}                 counter: header body idle write handshake
+//	sluice_timeouts_total{kind}                 counter: header body idle write handshake handler
 //	sluice_received_bytes_total                 counter
 //	sluice_sent_bytes_total                     counter
+//	sluice_reads_total                          counter: reads that brought bytes
 //	sluice_tls_handshakes_total{result}         counter: ok failed
 //	sluice_pool_queue_depth                     gauge
 //	sluice_accept_queue_depth                   gauge
@@ -31,7 +32,8 @@
 //	sluice_listen_drops_total                   counter, machine-wide
 //
 // The stage label takes the values of stage.Stage.String: accept, read,
-// decrypt, parse, decode, process, write, queue_wait, accept_queue.
+// decrypt, parse, decode, process, write, queue_wait, accept_queue,
+// tls_handshake.
 //
 // This package imports stage and the Prometheus client, and nothing else of
 // sluice.

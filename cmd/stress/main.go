@@ -13,9 +13,10 @@
 //	            kernel holds the answers: IdleTimeout)
 //	testssl     testssl.sh against the TLS listener (with -tls): no
 //	            finding rated LOW or worse, apart from those about the
-//	            ephemeral self-signed certificate and HTTP headers that
-//	            are the application's business (listed when seen) and
-//	            those accepted with -testssl-allow
+//	            ephemeral self-signed certificate, HTTP headers that are
+//	            the application's business, and crypto/tls's fixed 7-day
+//	            session-ticket lifetime (see sslIgnored; listed with the
+//	            reason when seen), and those accepted with -testssl-allow
 //	idle        10,000 connections that send nothing, from eight loopback
 //	            source addresses: each is closed at HeaderReadTimeout and
 //	            a probe client is answered every 100 ms meanwhile
@@ -23,9 +24,11 @@
 //	            a pause: all answered, in order, and the server's memory
 //	            stays bounded (it stops parsing at its write high-water mark)
 //	storm       3,072 connections at once against a second instance whose
-//	            MaxConns is 1,024 (its open-file limit is lowered to 1,152):
-//	            the surplus is refused at accept, those accepted are
-//	            served, and a connection after the storm is served
+//	            open-file limit is lowered to 1,152, so its MaxConns is
+//	            1,024 (736 for uring, whose shared accepting ring leaves
+//	            the listen backlog free too): the surplus is refused at accept
+//	            (with a 503 when plain), those accepted are served, and a
+//	            connection after the storm is served
 //
 // slowhttptest's exit code says nothing, so it is judged by its CSV: the
 // probe's "Service Available" must never drop to 0, and every attacking
@@ -126,7 +129,7 @@ func run() int {
 	flag.IntVar(&o.idleConns, "idle-conns", 10000, "connections of the idle check")
 	flag.IntVar(&o.pipelined, "pipelined", 500000, "requests of the pipeline check")
 	flag.IntVar(&o.stormConns, "storm-conns", 3072, "connections of the storm check")
-	flag.IntVar(&o.stormLimit, "storm-nofile", 1152, "open-file limit of the storm's server (its MaxConns is this minus 128)")
+	flag.IntVar(&o.stormLimit, "storm-nofile", 1152, "open-file limit of the storm's server (its MaxConns is this minus 128, and minus the backlog for uring)")
 	flag.DurationVar(&o.headerTimeout, "header-timeout", 10*time.Second, "the server's HeaderReadTimeout (the examples use sluice's default)")
 	flag.DurationVar(&o.bodyTimeout, "body-timeout", 30*time.Second, "the server's BodyReadTimeout")
 	flag.DurationVar(&o.idleTimeout, "idle-timeout", 60*time.Second, "the server's IdleTimeout")

@@ -34,6 +34,14 @@ var sslIgnored = map[string]string{
 	"DNS_CAArecord":         "no DNS for 127.0.0.1",
 	"HSTS":                  "an HTTP header the application sets",
 	"security_headers":      "HTTP headers the application sets",
+	// crypto/tls announces a fixed 7-day ticket lifetime and has no
+	// setting for it (testssl rates anything above a day LOW). Its
+	// automatic ticket keys rotate daily and are dropped after 7 days;
+	// TLS 1.3 resumption is psk_dhe_ke only, so it keeps forward secrecy,
+	// TLS 1.2 resumption does not for the keys' lifetime. A server that
+	// must not take that turns tickets off (tls.Config.
+	// SessionTicketsDisabled; the examples' -no-session-tickets).
+	"TLS_session_ticket": "crypto/tls fixes the ticket lifetime hint at 7 days; turn tickets off (-no-session-tickets) if TLS 1.2 resumption's weaker forward secrecy matters",
 }
 
 // judgeSSL sorts findings into those that fail the check and those set

@@ -27,7 +27,8 @@ type Flags struct {
 	Addr       string
 	Model      string
 	Inline     bool
-	ReusePort  bool
+	Accept     string
+	ReusePort  bool // -reuseport, the same as -accept perloop
 	Debug      string
 	Cert, Key  string
 	SelfSigned bool
@@ -41,7 +42,8 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	fs.StringVar(&f.Model, "model", "reactor", "connection model: reactor, single, perconn or uring (io_uring, Linux)")
 	fs.BoolVar(&f.Inline, "inline", false, "reactor, uring: run handlers on the event loops instead of the worker pool")
-	fs.BoolVar(&f.ReusePort, "reuseport", false, "reactor, uring: one SO_REUSEPORT listener per loop instead of one acceptor")
+	fs.StringVar(&f.Accept, "accept", "auto", "reactor, uring: who accepts: perloop (an SO_REUSEPORT listener per loop), shared (one acceptor), auto (perloop for reactor, shared for uring)")
+	fs.BoolVar(&f.ReusePort, "reuseport", false, "the same as -accept perloop")
 	fs.StringVar(&f.Debug, "debug-addr", "", "serve net/http/pprof and /debug/stats (the server's Stats as JSON) on this address (e.g. 127.0.0.1:6060); off when empty")
 	fs.IntVar(&f.Sampling, "stage-sampling", 0, "time 1 request in N through every stage; 0 means the server's default (100), -1 turns timing off")
 	fs.BoolVar(&f.Metrics, "metrics", false, "serve the server's stage timings and counters in the Prometheus text format at GET /metrics")
@@ -57,7 +59,14 @@ func (f *Flags) Config() (sluice.Config, error) {
 	if err != nil {
 		return sluice.Config{}, err
 	}
-	cfg := sluice.Config{Model: m, ReusePort: f.ReusePort, StageSampling: f.Sampling}
+	accept, err := sluice.ParseAcceptMode(f.Accept)
+	if err != nil {
+		return sluice.Config{}, err
+	}
+	if f.ReusePort {
+		accept = sluice.AcceptPerLoop
+	}
+	cfg := sluice.Config{Model: m, Accept: accept, StageSampling: f.Sampling}
 	if f.Inline {
 		cfg.Dispatch = sluice.DispatchInline
 	}
