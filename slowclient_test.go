@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,15 +21,6 @@ import (
 // all. Every test runs on every model; those where the TLS layer changes
 // the path run over TLS too. Timeouts are set short (0.3-0.5 s) so each
 // subtest takes about a second.
-
-// skipBug skips a test that shows a known server bug, unless SLUICE_BUGS
-// is set: the test fails until the bug is fixed.
-func skipBug(t *testing.T, what string) {
-	t.Helper()
-	if v := os.Getenv("SLUICE_BUGS"); v == "" || v == "0" {
-		t.Skip("BUG: " + what + " (SLUICE_BUGS=1 runs it)")
-	}
-}
 
 // runPlainTLS runs f on every model over plain TCP, then over TLS.
 func runPlainTLS(t *testing.T, h Handler, f func(t *testing.T, s *harness), tweak ...func(*Config)) {
