@@ -54,7 +54,7 @@
 //
 // Usage, from the repository root:
 //
-//	go run ./cmd/stress [-model reactor|single|perconn] [-inline] [-tls]
+//	go run ./cmd/stress [-model reactor|single|perconn|uring] [-inline] [-tls]
 //	                    [-duration 30s] [-conns 200] [-only idle,storm,...]
 //
 // The external tools come from Debian:
@@ -120,7 +120,7 @@ func run() int {
 	var o options
 	var only, allow string
 	flag.StringVar(&o.example, "example", "hello", "the example to attack (a directory of examples/)")
-	flag.StringVar(&o.model, "model", "reactor", "connection model, passed to the example: reactor, single, perconn")
+	flag.StringVar(&o.model, "model", "reactor", "connection model, passed to the example: reactor, single, perconn, uring")
 	flag.BoolVar(&o.inline, "inline", false, "reactor: run handlers on the event loops")
 	flag.BoolVar(&o.tls, "tls", false, "serve HTTPS with a self-signed certificate, and run testssl")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "shortest length of each slowhttptest run")
