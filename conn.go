@@ -93,7 +93,7 @@ func (lp *loopState) getCtx(c *conn) *Ctx {
 	// Clear the response side again: a goroutine that kept the Ctx past
 	// its handler may have set a status or header since reset.
 	x.status, x.hdrs, x.ctype, x.body, x.close = 0, x.hdrs[:0], nil, x.body[:0], false
-	x.done = false
+	x.done.Store(false)
 	return x
 }
 
@@ -663,7 +663,7 @@ func (c *conn) run(x *Ctx) (ok bool) {
 			"panic", fmt.Sprint(r), "stack", string(buf))
 		if x.streaming {
 			x.keep = false
-			x.done = true
+			x.done.Store(true)
 			ok = false
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-go/sluice/codec/form"
@@ -113,7 +114,11 @@ type Ctx struct {
 	framing   http1.Framing // of a streamed response
 	keep      bool          // the connection may serve another request
 	close     bool          // the handler asked for Connection: close
-	done      bool          // the response is complete
+	// done: the response is complete, or the Ctx is idle in a pool.
+	// Atomic because a goroutine that kept the Ctx past its handler reads
+	// it while the loop recycles the Ctx (ErrHandlerDone); the fields it
+	// guards are touched only while it is false.
+	done atomic.Bool
 }
 
 // reset clears the response side and the request's extras for reuse.
@@ -149,7 +154,7 @@ func (x *Ctx) reset() {
 	x.streaming = false
 	x.keep = false
 	x.close = false
-	x.done = true // until getCtx hands it out: late writes get ErrHandlerDone
+	x.done.Store(true) // until getCtx hands it out: late writes get ErrHandlerDone
 }
 
 // headDone records the Read and Parse stages of a sampled request once
@@ -334,7 +339,11 @@ func (x *Ctx) connGone() {
 }
 
 // SetStatus sets the response status code (100-599). The default is 200.
-func (x *Ctx) SetStatus(code int) { x.status = code }
+func (x *Ctx) SetStatus(code int) {
+	if !x.done.Load() {
+		x.status = code
+	}
+}
 
 // Status returns the response status code set so far (0 means 200).
 func (x *Ctx) Status() int { return x.status }
@@ -344,6 +353,9 @@ func (x *Ctx) Status() int { return x.status }
 // values that stay unchanged until the handler returns. Content-Length,
 // Transfer-Encoding and Connection are decided by the server and ignored.
 func (x *Ctx) SetHeader(name, value string) {
+	if x.done.Load() {
+		return
+	}
 	for i := range x.hdrs {
 		if equalFoldBytes(x.hdrs[i].Name, name) {
 			x.hdrs[i].Value = bytesconv.S2B(value)
@@ -355,18 +367,29 @@ func (x *Ctx) SetHeader(name, value string) {
 
 // AddHeader adds a response header line, keeping others of the same name.
 func (x *Ctx) AddHeader(name, value string) {
+	if x.done.Load() {
+		return
+	}
 	x.hdrs = append(x.hdrs, http1.Header{Name: bytesconv.S2B(name), Value: bytesconv.S2B(value)})
 }
 
 // SetContentType sets the Content-Type of the response.
-func (x *Ctx) SetContentType(v string) { x.ctype = bytesconv.S2B(v) }
+func (x *Ctx) SetContentType(v string) {
+	if !x.done.Load() {
+		x.ctype = bytesconv.S2B(v)
+	}
+}
 
 // SetClose asks for the connection to be closed after this response.
-func (x *Ctx) SetClose() { x.close = true }
+func (x *Ctx) SetClose() {
+	if !x.done.Load() {
+		x.close = true
+	}
+}
 
 // Write appends p to the response body.
 func (x *Ctx) Write(p []byte) (int, error) {
-	if x.done {
+	if x.done.Load() {
 		return 0, ErrHandlerDone
 	}
 	if len(x.body)+len(p) > maxBufferedResponse && !x.streaming {
@@ -381,6 +404,9 @@ func (x *Ctx) WriteString(s string) (int, error) { return x.Write(bytesconv.S2B(
 
 // String sends a text/plain response.
 func (x *Ctx) String(code int, s string) error {
+	if x.done.Load() {
+		return ErrHandlerDone
+	}
 	x.status = code
 	if x.ctype == nil {
 		x.ctype = textPlain
@@ -391,6 +417,9 @@ func (x *Ctx) String(code int, s string) error {
 
 // Bytes sends a response with the given content type and body.
 func (x *Ctx) Bytes(code int, contentType string, b []byte) error {
+	if x.done.Load() {
+		return ErrHandlerDone
+	}
 	x.status = code
 	x.ctype = bytesconv.S2B(contentType)
 	_, err := x.Write(b)
@@ -399,7 +428,7 @@ func (x *Ctx) Bytes(code int, contentType string, b []byte) error {
 
 // Error sends a plain-text error response "code reason: msg".
 func (x *Ctx) Error(code int, msg string) error {
-	if x.done {
+	if x.done.Load() {
 		return ErrHandlerDone
 	}
 	x.status = code
@@ -418,6 +447,9 @@ func (x *Ctx) Error(code int, msg string) error {
 
 // Redirect sends a redirect to url with code (301, 302, 303, 307, 308).
 func (x *Ctx) Redirect(code int, url string) {
+	if x.done.Load() {
+		return
+	}
 	x.status = code
 	x.SetHeader("Location", url)
 }
@@ -428,7 +460,7 @@ func (x *Ctx) Redirect(code int, url string) {
 // delimited by closing the connection for HTTP/1.0. After the first
 // Flush, the status and headers can no longer change.
 func (x *Ctx) Flush() error {
-	if x.done {
+	if x.done.Load() {
 		return ErrHandlerDone
 	}
 	dst := x.out.buffer()
@@ -487,7 +519,7 @@ func (x *Ctx) finish() {
 			*dst = append(*dst, x.body...)
 		}
 	}
-	x.done = true
+	x.done.Store(true)
 }
 
 // equalFoldBytes compares b with s ignoring ASCII case.

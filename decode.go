@@ -132,7 +132,7 @@ func bodyErr(err error) error {
 
 // JSON sends v encoded as JSON (sonic, HTML escaping off) with status code.
 func (x *Ctx) JSON(code int, v any) error {
-	if x.done {
+	if x.done.Load() {
 		return ErrHandlerDone
 	}
 	b, err := sjson.Append(x.body[:0], v)

@@ -268,6 +268,13 @@ func TestStoppedEngineForgotten(t *testing.T) {
 	for _, reuse := range []bool{false, true} {
 		s := startLines(t, Config{Model: Reactor, Loops: 2, ReusePort: reuse})
 		key := s.eng.(*reactor).protoAddr
+		// gnet records the engine after OnBoot, which ListenAndServe
+		// waits for, so the entry may come a moment later.
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			if _, ok := gnetEngines.Load(key); ok {
+				break
+			}
+		}
 		if _, ok := gnetEngines.Load(key); !ok {
 			t.Fatalf("reuseport %v: gnet has no entry %s while the engine runs: the registry moved", reuse, key)
 		}
