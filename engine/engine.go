@@ -186,6 +186,18 @@ func (l *Loop) Sample() bool { return l.Shard != nil && l.sampler.Sample() }
 // Loop-only.
 func (l *Loop) SampleRead() bool { return l.Shard != nil && l.readSampler.Sample() }
 
+// NewLoop returns a Loop recording into rec's shard id (rec may be nil),
+// with its samplers, for layers driven without an engine: tests and
+// benchmarks of the HTTP layer over an in-memory Conn. It has no timers.
+func NewLoop(rec *stage.Recorder, id int) *Loop {
+	l := &Loop{ID: id}
+	if rec != nil {
+		l.Shard = rec.Shard(id % rec.Shards())
+		l.initSamplers(rec, uint64(id)+1)
+	}
+	return l
+}
+
 // initSamplers gives the loop its samplers (seed distinguishes loops).
 func (l *Loop) initSamplers(rec *stage.Recorder, seed uint64) {
 	l.sampler = stage.NewSampler(rec.SampleEvery(), seed)
