@@ -42,9 +42,9 @@ const fdReserve = 128
 // defaultMaxConns derives MaxConns from the open-file limit: the limit
 // minus fdReserve and, for models that accept in bursts (a gnet acceptor
 // or a multishot accept hands connections to the loops that refuse them
-// later), minus the listen backlog, so that one burst of accepts cannot
-// reach the limit: gnet stops the whole engine when accept fails with
-// EMFILE. When the backlog would take more than a quarter of a low limit,
+// later), minus the listen backlog, to leave room for a burst of accepts
+// (a margin, not a bound: see Config.MaxConns), since gnet stops the
+// whole engine when accept fails with EMFILE. When the backlog would take more than a quarter of a low limit,
 // the backlog is lowered to that quarter and returned.
 func defaultMaxConns(backlog int, burst bool) (maxConns, newBacklog int) {
 	var rl unix.Rlimit
