@@ -21,7 +21,7 @@
 // load. README.md shows a run and what it found.
 //
 // The other flags are the examples' own (see -h): -addr, -model, -inline,
-// -reuseport, TLS, -metrics, -stage-sampling, -debug-addr.
+// -accept, TLS, -metrics, -stage-sampling, -debug-addr.
 package main
 
 import (
