@@ -6,8 +6,9 @@
 //
 // All carry Server, Date and Content-Length; a malformed /decode body gets
 // 400 with a JSON error naming the offset. Flags (see -h): -addr, -model,
-// -inline, -accept (perloop, shared; -reuseport is -accept perloop), TLS (-cert/-key, -tls-self-signed,
-// -no-session-tickets), -metrics (GET /metrics in the Prometheus format),
+// -inline, -accept (perloop or shared; -reuseport is -accept perloop),
+// TLS (-cert/-key, -tls-self-signed, -no-session-tickets), -metrics
+// (GET /metrics in the Prometheus format),
 // -stage-sampling, -debug-addr (pprof and /debug/stats).
 package main
 
