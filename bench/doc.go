@@ -3,7 +3,7 @@
 // server CPU time relative to a baseline.
 //
 //	cd bench && go run . [-scenarios plaintext,pipelined,json,decode,storm,idle,tls,tls-handshake,tls-idle]
-//	    [-targets reactor,reactor-inline,reactor-reuseport,reactor-nostages,reactor-sample1,single,perconn,uring,uring-inline,nethttp,fasthttp,gnetraw,node]
+//	    [-targets reactor,reactor-inline,reactor-reuseport,reactor-shared,reactor-nostages,reactor-sample1,single,perconn,uring,uring-inline,nethttp,fasthttp,gnetraw,node]
 //	    [-rounds 3] [-duration 5s] [-warmup 1s] [-conns 64] [-idle-conns 10000]
 //	    [-baseline auto] [-quiet-wait 0] [-out results]
 //
@@ -13,9 +13,13 @@
 // port of 127.0.0.1 and recognises by its "listening on HOST:PORT" line.
 // The sluice targets run ../examples/hello (built once) with -model
 // reactor, single, perconn or uring, plus -inline (reactor-inline,
-// uring-inline) or -reuseport (reactor-reuseport); reactor-nostages is
-// reactor with the stage timing off (-stage-sampling -1),
-// reactor-sample1 with every request timed (-stage-sampling 1). The peers live in peers/: nethttp, fasthttp,
+// uring-inline), -reuseport (reactor-reuseport: a SO_REUSEPORT listener
+// per loop, which is the Reactor's default since 2026-11-27, so it now
+// equals reactor; the results before that date have reactor on gnet's
+// shared acceptor) or -accept shared (reactor-shared: gnet's acceptor);
+// reactor-nostages is reactor with the stage timing off
+// (-stage-sampling -1), reactor-sample1 with every request timed
+// (-stage-sampling 1). The peers live in peers/: nethttp, fasthttp,
 // gnetraw (the floor: gnet doing nothing but framing) and node (skipped
 // when node is not on PATH). See package peers for their contract.
 //

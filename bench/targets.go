@@ -39,6 +39,7 @@ var targets = []target{
 	{Name: "reactor", Kind: kindSluice, Flags: []string{"-model", "reactor"}},
 	{Name: "reactor-inline", Kind: kindSluice, Flags: []string{"-model", "reactor", "-inline"}},
 	{Name: "reactor-reuseport", Kind: kindSluice, Flags: []string{"-model", "reactor", "-reuseport"}},
+	{Name: "reactor-shared", Kind: kindSluice, Flags: []string{"-model", "reactor", "-accept", "shared"}},
 	{Name: "reactor-nostages", Kind: kindSluice, Flags: []string{"-model", "reactor", "-stage-sampling", "-1"}},
 	{Name: "reactor-sample1", Kind: kindSluice, Flags: []string{"-model", "reactor", "-stage-sampling", "1"}},
 	{Name: "single", Kind: kindSluice, Flags: []string{"-model", "single"}},
