@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-go/sluice/internal/ratelog"
@@ -402,6 +403,38 @@ type Engine interface {
 // ample for any callback that does not block, and bounds Shutdown's
 // overrun of its context.
 const StopGrace = time.Second
+
+// waitDrained is Shutdown's wait, shared by the models: it returns when
+// no connection is open, when done closes (the engine stopped; nil: never)
+// or with ctx's error when ctx ends first. It polls every 10 ms: the count
+// falls as the layer above closes connections, on their own goroutines.
+func waitDrained(ctx context.Context, open *atomic.Int64, done <-chan struct{}) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for open.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-done:
+			return nil
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// waitStopped is Close's wait for the event loops, shared by the models:
+// nil once done closes, ErrLoopStuck if it has not within StopGrace.
+func waitStopped(done <-chan struct{}) error {
+	stuck := time.NewTimer(StopGrace)
+	defer stuck.Stop()
+	select {
+	case <-done:
+		return nil
+	case <-stuck.C:
+		return ErrLoopStuck
+	}
+}
 
 // Errors.
 var (

@@ -171,22 +171,8 @@ func (e *perConn) ForEach(fn func(c Conn)) {
 
 func (e *perConn) Shutdown(ctx context.Context) error {
 	e.StopAccepting()
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	var err error
-wait:
-	for e.open.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-			break wait
-		case <-t.C:
-		}
-	}
-	if cerr := e.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	// done closes when the accept loop ends, not when the connections do.
+	return errors.Join(waitDrained(ctx, &e.open, nil), e.Close())
 }
 
 func (e *perConn) Close() error {

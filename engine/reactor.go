@@ -258,21 +258,7 @@ func (r *reactor) ForEach(fn func(c Conn)) {
 
 func (r *reactor) Shutdown(ctx context.Context) error {
 	r.StopAccepting()
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	var err error
-wait:
-	for r.open.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-			break wait
-		case <-r.done:
-			break wait
-		case <-t.C:
-		}
-	}
-	return errors.Join(err, r.Close())
+	return errors.Join(waitDrained(ctx, &r.open, r.done), r.Close())
 }
 
 func (r *reactor) Close() error {
@@ -293,12 +279,8 @@ func (r *reactor) Close() error {
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	stuck := time.NewTimer(StopGrace)
-	defer stuck.Stop()
-	select {
-	case <-r.done:
-	case <-stuck.C:
-		return ErrLoopStuck
+	if err := waitStopped(r.done); err != nil {
+		return err
 	}
 	if errors.Is(err, gneterrors.ErrEngineInShutdown) || errors.Is(err, gneterrors.ErrEmptyEngine) {
 		err = nil

@@ -454,21 +454,7 @@ func (e *uengine) Shutdown(ctx context.Context) error {
 		return ErrClosed
 	}
 	e.StopAccepting()
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	var err error
-wait:
-	for e.open.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-			break wait
-		case <-e.done:
-			break wait
-		case <-t.C:
-		}
-	}
-	return errors.Join(err, e.Close())
+	return errors.Join(waitDrained(ctx, &e.open, e.done), e.Close())
 }
 
 // Close stops every loop: each closes its connections (OnClose runs for
@@ -483,14 +469,7 @@ func (e *uengine) Close() error {
 			_ = l.post(utask{kind: tStop})
 		}
 	})
-	stuck := time.NewTimer(StopGrace)
-	defer stuck.Stop()
-	select {
-	case <-e.done:
-		return nil
-	case <-stuck.C:
-		return ErrLoopStuck
-	}
+	return waitStopped(e.done)
 }
 
 // fail records the first fatal loop error and stops the engine.
