@@ -23,10 +23,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/sluice-go/sluice/codec/http1"
 	"github.com/sluice-go/sluice/engine"
+	"github.com/sluice-go/sluice/internal/loadgen"
 )
 
 // Limits under attack: every rejection's status and message, floods of
@@ -38,85 +37,12 @@ import (
 // (the old limit comes back after it) and reports whether it could. A
 // flood test holds both ends of every connection in this process.
 func raiseFiles(t *testing.T, n uint64) bool {
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
-		return false
-	}
-	if old.Cur >= n {
-		return true
-	}
-	lim := syscall.Rlimit{Cur: n, Max: max(old.Max, n)}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+	old, err := loadgen.RaiseFiles(n)
+	if err != nil {
 		return false
 	}
 	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 	return true
-}
-
-// sourceSeq numbers the loopback source addresses handed out by
-// sourceDialers, so no two floods share one.
-var sourceSeq atomic.Uint32
-
-// sourceDialers returns k dialers, each bound to its own loopback source
-// address (127.1.x.y) with the port chosen at connect time
-// (IP_BIND_ADDRESS_NO_PORT): a flood is then not capped by one address's
-// 28,000 ephemeral ports, nor slowed by TIME_WAIT left by an earlier one.
-func sourceDialers(k int) []*net.Dialer {
-	ds := make([]*net.Dialer, k)
-	for i := range ds {
-		n := sourceSeq.Add(1)
-		ds[i] = &net.Dialer{
-			Timeout:   5 * time.Second,
-			LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 1, byte(n>>8), byte(n))},
-			Control: func(_, _ string, rc syscall.RawConn) error {
-				var serr error
-				err := rc.Control(func(fd uintptr) {
-					serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-				})
-				return errors.Join(err, serr)
-			},
-		}
-	}
-	return ds
-}
-
-// dialMany opens n connections to addr with par dialers at a time, and
-// returns them with the time each was opened.
-func dialMany(addr string, n, par int, ds []*net.Dialer) ([]net.Conn, []time.Time, error) {
-	conns := make([]net.Conn, n)
-	opened := make([]time.Time, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, par)
-	for w := 0; w < par; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				c, err := ds[i%len(ds)].Dial("tcp", addr)
-				if err != nil {
-					errs <- fmt.Errorf("dial %d: %w", i, err)
-					return
-				}
-				conns[i], opened[i] = c, time.Now()
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-		return nil, nil, err
-	}
-	return conns, opened, nil
 }
 
 // waitFor polls cond every 10 ms until it holds or d passes.
@@ -448,7 +374,7 @@ func TestHelperIdleFloodClient(t *testing.T) {
 	}
 	timeout := time.Duration(ms) * time.Millisecond
 	start := time.Now()
-	conns, opened, err := dialMany(addr, n, 16, sourceDialers(8))
+	conns, opened, err := loadgen.DialMany(context.Background(), addr, n, 16, loadgen.SourceDialers(8, 5*time.Second))
 	if err != nil {
 		res.Err = err.Error()
 		return
@@ -488,60 +414,12 @@ func TestHelperIdleFloodClient(t *testing.T) {
 	}
 }
 
-// readLite reads one response with a Content-Length body into body
-// without allocating, and returns its status, its X-I header and its
-// body's length.
-func readLite(r *bufio.Reader, body []byte) (status, xi, n int, err error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	if len(line) < 12 {
-		return 0, 0, 0, fmt.Errorf("status line %q", line)
-	}
-	status = atoiLite(line[9:12])
-	cl := -1
-	for {
-		line, err = r.ReadSlice('\n')
-		if err != nil {
-			return status, xi, 0, err
-		}
-		if len(line) <= 2 {
-			break
-		}
-		k, v, _ := bytes.Cut(line, []byte(":"))
-		v = bytes.TrimSpace(v)
-		switch {
-		case bytes.EqualFold(k, []byte("Content-Length")):
-			cl = atoiLite(v)
-		case bytes.EqualFold(k, []byte("X-I")):
-			xi = atoiLite(v)
-		}
-	}
-	if cl < 0 || cl > len(body) {
-		return status, xi, 0, fmt.Errorf("Content-Length %d", cl)
-	}
-	_, err = io.ReadFull(r, body[:cl])
-	return status, xi, cl, err
-}
-
 // clip shortens s for a failure message.
 func clip(s string) string {
 	if len(s) > 60 {
 		return fmt.Sprintf("%s... (%d bytes)", s[:60], len(s))
 	}
 	return s
-}
-
-func atoiLite(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }
 
 // heapPeak samples HeapInuse every 2 ms until stopped and returns the
@@ -622,7 +500,7 @@ func TestLimitPipelineFlood(t *testing.T) {
 		body := make([]byte, 8<<10)
 		var mid int64
 		for i := 0; i < n; i++ {
-			status, xi, k, err := readLite(r, body)
+			status, xi, k, err := loadgen.ReadResponse(r, body, "X-I")
 			if err != nil || status != 200 || xi != i || k != len(pad) {
 				t.Fatalf("response %d: %d X-I=%d %d bytes %v", i, status, xi, k, err)
 			}
@@ -662,7 +540,7 @@ func TestLimitPipelineBackpressure(t *testing.T) {
 		go func() { _, err := c.Write(req.Bytes()); werr <- err }()
 		body := make([]byte, 64)
 		for i := 0; i < n; i++ {
-			status, _, k, err := readLite(r, body)
+			status, _, k, err := loadgen.ReadResponse(r, body, "")
 			if want := fmt.Sprintf("n=%d", i); err != nil || status != 200 || string(body[:k]) != want {
 				t.Fatalf("response %d: %d %q %v", i, status, body[:k], err)
 			}
@@ -683,7 +561,7 @@ func TestLimitPipelineBackpressure(t *testing.T) {
 func TestLimitConnStorm(t *testing.T) {
 	const limit, storm = 64, 300
 	run(t, testHandler(), func(t *testing.T, s *harness) {
-		conns, _, err := dialMany(s.srv.Addr().String(), storm, 32, []*net.Dialer{{Timeout: 5 * time.Second}})
+		conns, _, err := loadgen.DialMany(context.Background(), s.srv.Addr().String(), storm, 32, []*net.Dialer{{Timeout: 5 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -808,7 +686,7 @@ func TestLimitStormAtFileLimit(t *testing.T) {
 			if addr == "" {
 				t.Fatalf("no address: %s", finish())
 			}
-			conns, _, err := dialMany(addr, storm, 64, []*net.Dialer{{Timeout: 5 * time.Second}})
+			conns, _, err := loadgen.DialMany(context.Background(), addr, storm, 64, []*net.Dialer{{Timeout: 5 * time.Second}})
 			if err != nil {
 				t.Fatalf("%v; %s", err, finish())
 			}

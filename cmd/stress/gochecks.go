@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/sluice-go/sluice/internal/loadgen"
 )
 
 // The built-in checks: an idle flood, a pipelining flood and a
@@ -53,86 +53,6 @@ func okPath(example string) string {
 		return "/echo"
 	}
 	return "/plaintext"
-}
-
-// ensureFiles raises this process's open-file limit to n if it can.
-func ensureFiles(n uint64) error {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return err
-	}
-	if rl.Cur >= n {
-		return nil
-	}
-	want := syscall.Rlimit{Cur: n, Max: max(rl.Max, n)}
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
-		return fmt.Errorf("open-file limit %d, need %d: %v", rl.Cur, n, err)
-	}
-	return nil
-}
-
-// sourceDialers returns k dialers bound to loopback addresses 127.1.0.1
-// and up, the port picked at connect time (IP_BIND_ADDRESS_NO_PORT), so a
-// flood is not capped by one address's ephemeral ports.
-func sourceDialers(k int) []*net.Dialer {
-	ds := make([]*net.Dialer, k)
-	for i := range ds {
-		ds[i] = &net.Dialer{
-			Timeout:   10 * time.Second,
-			LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 1, 0, byte(1+i))},
-			Control: func(_, _ string, rc syscall.RawConn) error {
-				var serr error
-				err := rc.Control(func(fd uintptr) {
-					serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-				})
-				return errors.Join(err, serr)
-			},
-		}
-	}
-	return ds
-}
-
-// dialMany opens n TCP connections with par dialers at a time and returns
-// them with the time each opened; on error it closes what it opened.
-func dialMany(ctx context.Context, addr string, n, par int, ds []*net.Dialer) ([]net.Conn, []time.Time, error) {
-	conns := make([]net.Conn, n)
-	opened := make([]time.Time, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, par)
-	for w := 0; w < par; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				c, err := ds[i%len(ds)].Dial("tcp", addr)
-				if err != nil {
-					errs <- fmt.Errorf("connection %d: %w", i, err)
-					return
-				}
-				conns[i], opened[i] = c, time.Now()
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	err := <-errs
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-		return nil, nil, err
-	}
-	return conns, opened, nil
 }
 
 // probe is a well-behaved client: GET every interval on a keep-alive
@@ -175,7 +95,7 @@ func startProbe(addr, path string, useTLS bool, interval, limit time.Duration) *
 				if _, err := c.Write(req); err != nil {
 					return err
 				}
-				st, _, err := readResponse(r, body)
+				st, _, _, err := loadgen.ReadResponse(r, body, "")
 				if err == nil && st != 200 {
 					err = fmt.Errorf("status %d", st)
 				}
@@ -218,61 +138,19 @@ func (p *probe) String() string {
 	return s
 }
 
-// readResponse reads one response with a Content-Length body into body
-// and returns its status and body length; it allocates nothing.
-func readResponse(r *bufio.Reader, body []byte) (status, n int, err error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return 0, 0, err
-	}
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-		return 0, 0, fmt.Errorf("status line %q", line)
-	}
-	status = atoi(line[9:12])
-	cl := -1
-	for {
-		line, err = r.ReadSlice('\n')
-		if err != nil {
-			return status, 0, err
-		}
-		if len(line) <= 2 {
-			break
-		}
-		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, []byte("Content-Length")) {
-			cl = atoi(bytes.TrimSpace(v))
-		}
-	}
-	if cl < 0 || cl > len(body) {
-		return status, 0, fmt.Errorf("Content-Length %d", cl)
-	}
-	_, err = io.ReadFull(r, body[:cl])
-	return status, cl, err
-}
-
-func atoi(b []byte) int {
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
-
 // idleCheck opens o.idleConns connections that send nothing and checks
 // that the server closes each, without a byte, at HeaderReadTimeout,
 // while a probe is answered every 100 ms.
 func idleCheck(ctx context.Context, srv *server, o *options) result {
 	n := o.idleConns
-	if err := ensureFiles(uint64(n) + 512); err != nil {
+	if _, err := loadgen.RaiseFiles(uint64(n) + 512); err != nil {
 		return result{status: "FAIL", detail: err.Error()}
 	}
 	reset := srv.resetPeak()
 	before := srv.rss()
 	p := startProbe(srv.addr, okPath(o.example), o.tls, 100*time.Millisecond, time.Second)
 	start := time.Now()
-	conns, opened, err := dialMany(ctx, srv.addr, n, 16, sourceDialers(8))
+	conns, opened, err := loadgen.DialMany(ctx, srv.addr, n, 16, loadgen.SourceDialers(8, 10*time.Second))
 	if err != nil {
 		p.stop()
 		return result{status: "FAIL", detail: fmt.Sprintf("opening %d connections: %v; %s", n, err, srv.peakNote(reset, before))}
@@ -396,7 +274,7 @@ func pipelineCheck(ctx context.Context, srv *server, o *options) result {
 	body := make([]byte, 64<<10)
 	var bytesIn int64
 	for i := 0; i < n; i++ {
-		st, k, err := readResponse(r, body)
+		st, _, k, err := loadgen.ReadResponse(r, body, "")
 		ok := err == nil
 		if ok && paths == nil {
 			ok = st == 200 && bytes.Contains(body[:k], []byte(`"query":"i=`+strconv.Itoa(i)+`"`))
@@ -437,7 +315,7 @@ func pipelineCheck(ctx context.Context, srv *server, o *options) result {
 // is served, and that the server accepts again once they are gone.
 func stormCheck(ctx context.Context, bin string, args []string, o *options, work string) result {
 	limit := stormMaxConns(o.model, o.stormLimit)
-	if err := ensureFiles(uint64(o.stormConns) + 512); err != nil {
+	if _, err := loadgen.RaiseFiles(uint64(o.stormConns) + 512); err != nil {
 		return result{status: "FAIL", detail: err.Error()}
 	}
 	debugAddr, err := freeAddr()
@@ -452,7 +330,7 @@ func stormCheck(ctx context.Context, bin string, args []string, o *options, work
 	defer srv.stop()
 	before := srv.rss()
 	start := time.Now()
-	conns, _, err := dialMany(ctx, srv.addr, o.stormConns, 64, []*net.Dialer{{Timeout: 10 * time.Second}})
+	conns, _, err := loadgen.DialMany(ctx, srv.addr, o.stormConns, 64, []*net.Dialer{{Timeout: 10 * time.Second}})
 	if err != nil {
 		select {
 		case <-srv.done:
@@ -521,7 +399,7 @@ func stormCheck(ctx context.Context, bin string, args []string, o *options, work
 				serveErr.CompareAndSwap(nil, err)
 				return
 			}
-			st, _, err := readResponse(bufio.NewReader(rw), make([]byte, 64<<10))
+			st, _, _, err := loadgen.ReadResponse(bufio.NewReader(rw), make([]byte, 64<<10), "")
 			if err == nil && st != 200 {
 				err = fmt.Errorf("status %d", st)
 			}

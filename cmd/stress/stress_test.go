@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"strings"
 	"testing"
 )
@@ -64,16 +63,5 @@ func TestJudgeSSL(t *testing.T) {
 	}
 	if bad, _ := judgeSSL([]sslFinding{{ID: "BREACH", Severity: "LOW"}}, map[string]bool{"BREACH": true}); len(bad) != 0 {
 		t.Fatalf("an allowed finding failed: %q", bad)
-	}
-}
-
-func TestReadResponse(t *testing.T) {
-	r := bufio.NewReader(strings.NewReader("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\nhelloHTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"))
-	body := make([]byte, 16)
-	if st, n, err := readResponse(r, body); st != 200 || string(body[:n]) != "hello" || err != nil {
-		t.Fatalf("%d %q %v", st, body[:n], err)
-	}
-	if st, n, err := readResponse(r, body); st != 404 || n != 0 || err != nil {
-		t.Fatalf("%d %d %v", st, n, err)
 	}
 }
