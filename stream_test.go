@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -104,25 +102,7 @@ func TestStream256MiB(t *testing.T) {
 	want := patternSum(size)
 	run(t, streamHandler(), func(t *testing.T, s *harness) {
 		runtime.GC()
-		var peak atomic.Uint64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ms runtime.MemStats
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-				select {
-				case <-stop:
-					return
-				case <-time.After(5 * time.Millisecond):
-				}
-			}
-		}()
+		stopPeak := heapPeak()
 		for _, chunked := range []bool{false, true} {
 			var body io.Reader = &patternReader{n: size}
 			req, _ := http.NewRequest("PUT", s.url+"/upload", body)
@@ -139,12 +119,11 @@ func TestStream256MiB(t *testing.T) {
 				t.Fatalf("chunked=%v: %d %q, want %q", chunked, resp.StatusCode, b, got)
 			}
 		}
-		close(stop)
-		wg.Wait()
-		if p := peak.Load(); p > 64<<20 {
+		p := stopPeak()
+		if p > 64<<20 {
 			t.Fatalf("heap in use peaked at %d MiB", p>>20)
 		}
-		t.Logf("peak heap in use %.1f MiB", float64(peak.Load())/(1<<20))
+		t.Logf("peak heap in use %.1f MiB", float64(p)/(1<<20))
 	})
 }
 
