@@ -123,6 +123,28 @@ type trickled struct {
 	err    error         // no answer: why
 }
 
+// trickleAll runs trickle for each head and rest at once, each on a
+// connection of its own, and returns the outcomes in order.
+func (s *harness) trickleAll(heads, rests []string, gap time.Duration) []trickled {
+	res := make([]trickled, len(heads))
+	var wg sync.WaitGroup
+	for i := range heads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, r, err := s.connect()
+			if err != nil {
+				res[i].err = err
+				return
+			}
+			defer c.Close()
+			res[i] = trickle(c, r, heads[i], rests[i], gap)
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
 // trickle writes head at once, then rest one byte every gap (on its own
 // goroutine), until the server answers; it returns the answer. If rest
 // runs out first it waits for the answer without writing.
@@ -253,22 +275,11 @@ func TestSlowBody(t *testing.T) {
 			{"content-length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", strings.Repeat("b", 1000)},
 			{"chunked", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", strings.Repeat("1\r\nb\r\n", 200)},
 		}
-		res := make([]trickled, len(cases))
-		var wg sync.WaitGroup
-		for i, tc := range cases {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, r, err := s.connect()
-				if err != nil {
-					res[i].err = err
-					return
-				}
-				defer c.Close()
-				res[i] = trickle(c, r, tc.head, tc.body, 100*time.Millisecond)
-			}()
+		var heads, bodies []string
+		for _, tc := range cases {
+			heads, bodies = append(heads, tc.head), append(bodies, tc.body)
 		}
-		wg.Wait()
+		res := s.trickleAll(heads, bodies, 100*time.Millisecond)
 		n := stop()
 		for i, tc := range cases {
 			check408(t, tc.name, res[i], "request body not received in time", timeout)
@@ -295,24 +306,13 @@ func TestSlowStreamedBody(t *testing.T) {
 			{"streaming route", "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"},
 			{"above threshold", "POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"},
 		}
-		res := make([]trickled, len(cases))
-		var wg sync.WaitGroup
-		for i, tc := range cases {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c, r, err := s.connect()
-				if err != nil {
-					res[i].err = err
-					return
-				}
-				defer c.Close()
-				// Trickle for at most 6 timeouts: long enough to tell a
-				// total deadline from one re-armed by every byte.
-				res[i] = trickle(c, r, tc.head, strings.Repeat("s", 30), 100*time.Millisecond)
-			}()
+		// Trickle for at most 6 timeouts: long enough to tell a total
+		// deadline from one re-armed by every byte.
+		var heads, bodies []string
+		for _, tc := range cases {
+			heads, bodies = append(heads, tc.head), append(bodies, strings.Repeat("s", 30))
 		}
-		wg.Wait()
+		res := s.trickleAll(heads, bodies, 100*time.Millisecond)
 		for i, tc := range cases {
 			r := res[i]
 			if r.err != nil || !r.close || !r.eof {
