@@ -90,10 +90,7 @@ func (lp *loopState) getCtx(c *conn) *Ctx {
 	}
 	x.c = c
 	x.out = lp
-	// Clear the response side again: a goroutine that kept the Ctx past
-	// its handler may have set a status or header since reset.
-	x.status, x.hdrs, x.ctype, x.body, x.close = 0, x.hdrs[:0], nil, x.body[:0], false
-	x.done.Store(false)
+	x.done.Store(false) // reset cleared the response; setters refused to touch it since
 	return x
 }
 

@@ -92,6 +92,9 @@ func (x *Ctx) Bind(v any) bool {
 
 // answerBodyError writes the response for a refused body.
 func (x *Ctx) answerBodyError(err error) {
+	if x.done.Load() {
+		return
+	}
 	var be *BodyError
 	if !errors.As(err, &be) {
 		be = &BodyError{Status: 500, Err: err}
