@@ -601,7 +601,7 @@ func TestLimitConnStorm(t *testing.T) {
 				served = append(served, c)
 			}
 		}
-		if st := s.srv.Stats(); len(served) != limit || st.OpenConns != limit || st.RefusedConns != storm-limit || st.AcceptedConns != limit {
+		if st := s.srv.Stats(); len(served) != limit || st.OpenConns != limit || st.RefusedConns != storm-limit || st.AcceptedConns != limit || st.MaxConns != limit {
 			t.Fatalf("%d connections served, stats %+v; want %d open, %d refused", len(served), st, limit, storm-limit)
 		}
 		if answered.Load() == 0 && s.srv.cfg.TLS == nil {

@@ -40,6 +40,7 @@ type Stats struct {
 	OpenConns     int64 `json:"open_conns"`     // connections open now
 	AcceptedConns int64 `json:"accepted_conns"` // connections accepted since Start
 	RefusedConns  int64 `json:"refused_conns"`  // connections closed at accept: MaxConns reached
+	MaxConns      int64 `json:"max_conns"`      // Config.MaxConns as resolved (from the open-file limit by default); negative: none
 }
 
 // Stats returns the server's snapshot. It reads the kernel's listen-queue
@@ -63,7 +64,7 @@ func (s *Server) Stats() Stats {
 		rec.SetKernel(stage.ListenDrops, d)
 	}
 	st := eng.Stats()
-	return Stats{Snapshot: rec.Snapshot(), OpenConns: st.Open, AcceptedConns: st.Accepted, RefusedConns: st.Refused}
+	return Stats{Snapshot: rec.Snapshot(), OpenConns: st.Open, AcceptedConns: st.Accepted, RefusedConns: st.Refused, MaxConns: st.MaxConns}
 }
 
 // MetricsHandler serves the server's Stats in the Prometheus text format

@@ -358,6 +358,7 @@ type Stats struct {
 	Open     int64 // connections open now
 	Accepted int64 // connections accepted since Start
 	Refused  int64 // connections closed at once because MaxConns was reached
+	MaxConns int64 // the limit in force (Config.MaxConns resolved); negative: none
 }
 
 // Engine runs one connection model. Its methods are safe for concurrent

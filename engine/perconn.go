@@ -288,7 +288,7 @@ func (e *perConn) AcceptQueue() (depth, limit int) {
 }
 
 func (e *perConn) Stats() Stats {
-	return Stats{Open: e.open.Load(), Accepted: e.accepted.Load(), Refused: e.refused.Load()}
+	return Stats{Open: e.open.Load(), Accepted: e.accepted.Load(), Refused: e.refused.Load(), MaxConns: int64(e.cfg.MaxConns)}
 }
 
 // pconn is one connection of the PerConn model. Its goroutine owns every

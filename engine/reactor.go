@@ -218,7 +218,7 @@ func (r *reactor) AcceptQueue() (depth, limit int) {
 }
 
 func (r *reactor) Stats() Stats {
-	return Stats{Open: r.open.Load(), Accepted: r.accepted.Load(), Refused: r.refused.Load()}
+	return Stats{Open: r.open.Load(), Accepted: r.accepted.Load(), Refused: r.refused.Load(), MaxConns: int64(r.cfg.MaxConns)}
 }
 
 // StopAccepting closes the listening sockets so new connections are

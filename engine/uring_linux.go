@@ -479,7 +479,7 @@ func (e *uengine) fail(err error) {
 }
 
 func (e *uengine) Stats() Stats {
-	return Stats{Open: e.open.Load(), Accepted: e.accepted.Load(), Refused: e.refused.Load()}
+	return Stats{Open: e.open.Load(), Accepted: e.accepted.Load(), Refused: e.refused.Load(), MaxConns: int64(e.cfg.MaxConns)}
 }
 
 // AcceptQueue reads the open listeners' queues with TCP_INFO. A loop

@@ -432,6 +432,8 @@ func stormCheck(ctx context.Context, bin string, args []string, o *options, work
 	switch {
 	case !srv.alive():
 		fail = "the server died: " + srv.errors()
+	case stErr == nil && st.MaxConns != int64(limit):
+		fail = fmt.Sprintf("the server reports MaxConns %d, want %d from its open-file limit", st.MaxConns, limit)
 	case stErr == nil && st.Refused != int64(nRefused):
 		fail = "the refusals are not all counted in Stats"
 	case len(accepted) != limit || nRefused != len(conns)-limit:
@@ -468,6 +470,7 @@ type stats struct {
 	Open     int64 `json:"open_conns"`
 	Accepted int64 `json:"accepted_conns"`
 	Refused  int64 `json:"refused_conns"`
+	MaxConns int64 `json:"max_conns"`
 }
 
 // serverStats reads /debug/stats from an example run with -debug-addr.
