@@ -36,15 +36,19 @@ type conn struct {
 	ec  engine.Conn
 	lp  *loopState
 
-	partial  *Ctx    // the request being parsed; nil between requests
-	stream   *stream // the body being streamed to a handler; nil when none
-	wait     uint8   // what the deadline is for
-	busy     bool    // a batch is with the workers (or queued for them)
-	cur      *batch  // that batch: its requests' contexts end if the connection closes
-	queued   *batch
-	closing  bool // answer what is parsed, then close
-	sent100  bool // "100 Continue" sent for the partial request
-	drainEnd int64
+	partial *Ctx    // the request being parsed; nil between requests
+	stream  *stream // the body being streamed to a handler; nil when none
+	wait    uint8   // what the deadline is for
+	busy    bool    // a batch is with the workers (or queued for them)
+	cur     *batch  // that batch: its requests' contexts end if the connection closes
+	queued  *batch
+	closing bool // answer what is parsed, then close
+	sent100 bool // "100 Continue" sent for the partial request
+	// drainEnd is when the output that was queued at drainMark's moment
+	// must have been taken by the kernel (engine.Conn.Sent reaching
+	// drainMark); zero when no output is queued.
+	drainEnd  int64
+	drainMark int64
 	// streamGot counts a streamed body's bytes; streamMark is the count
 	// when its deadline was last armed.
 	streamGot, streamMark int64
@@ -489,11 +493,8 @@ func (c *conn) afterWrite() {
 	pending := c.ec.Pending()
 	if pending == 0 {
 		c.drainEnd = 0
-	} else if c.drainEnd == 0 {
-		// Output the peer has not taken must be taken within
-		// WriteTimeout of being queued, however much of it there is;
-		// responses queued behind it do not extend the deadline.
-		c.drainEnd = int64(c.ec.Loop().Now() + c.srv.cfg.WriteTimeout)
+	} else if c.drainEnd == 0 || c.ec.Sent() >= c.drainMark {
+		c.armDrain(pending)
 	}
 	switch {
 	case pending > c.srv.cfg.WriteHighWater:
@@ -509,9 +510,38 @@ func (c *conn) afterWrite() {
 	}
 }
 
-// drainExpired reports whether queued output has outlived WriteTimeout.
+// armDrain starts the write deadline for the pending bytes queued now.
+// Output the peer has not taken must be taken within WriteTimeout of the
+// deadline's start, however much of it there is; responses queued behind
+// it do not extend the deadline. Once the kernel has taken all of it
+// (Sent reaches the mark), the deadline starts afresh for what is queued
+// then, so every byte is taken within WriteTimeout (twice that for bytes
+// queued while an earlier deadline ran). Progress is judged by Sent, not
+// by catching Pending at zero: a peer that reads everything but is sent
+// a response just before each look would otherwise never be seen to
+// drain (io_uring counts a send in flight as pending, a stalled loop
+// looks late, kernel memory pressure delays small writes).
+func (c *conn) armDrain(pending int) {
+	c.drainEnd = int64(c.ec.Loop().Now() + c.srv.cfg.WriteTimeout)
+	c.drainMark = c.ec.Sent() + int64(pending)
+}
+
+// drainExpired reports whether queued output has outlived WriteTimeout:
+// the deadline passed and the output it was armed for is not all taken.
+// Output that was taken re-arms the deadline for what is queued now.
 func (c *conn) drainExpired() bool {
-	return c.srv.cfg.WriteTimeout > 0 && c.drainEnd != 0 && int64(c.ec.Loop().Now()) >= c.drainEnd
+	if c.srv.cfg.WriteTimeout <= 0 || c.drainEnd == 0 {
+		return false
+	}
+	if c.ec.Sent() >= c.drainMark {
+		if p := c.ec.Pending(); p > 0 {
+			c.armDrain(p)
+		} else {
+			c.drainEnd = 0
+		}
+		return false
+	}
+	return int64(c.ec.Loop().Now()) >= c.drainEnd
 }
 
 // writeTimeout closes a connection whose peer does not take its output.

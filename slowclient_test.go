@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sluice-go/sluice/engine"
 )
 
 // Slow clients: slowloris (a head trickled byte by byte), R-U-Dead-Yet (a
@@ -403,6 +405,57 @@ func sizedHandler() *Mux {
 	most := strings.Repeat("m", 768<<10)
 	m.HandleFunc("GET /most", func(c *Ctx) { _ = c.String(200, most) })
 	return m
+}
+
+// TestWriteDeadlineProgress drives the write deadline over an in-memory
+// connection whose output is still in flight whenever the server looks
+// (as io_uring's sends are at times, or a stalled loop's writes): a peer
+// that takes each response before it sends its next request is never
+// closed, however long it goes on (it was, at WriteTimeout, when the
+// deadline ended only on seeing nothing pending); once it stops taking
+// its output it is closed at WriteTimeout.
+func TestWriteDeadlineProgress(t *testing.T) {
+	const wt, tick = 300 * time.Millisecond, 100 * time.Millisecond
+	s := &Server{Handler: testHandler(), Config: Config{
+		Dispatch:     DispatchInline,
+		WriteTimeout: wt,
+		IdleTimeout:  time.Minute,
+		Logger:       discardLogger(),
+	}}
+	if err := s.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	m := &memConn{hold: true, loop: *engine.NewLoop(nil, 0)}
+	s.onOpen(m)
+	req := []byte("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+	for i := range 20 { // 2 s, more than six write timeouts
+		m.take()
+		if n := s.onData(m, req); n != len(req) {
+			t.Fatalf("request %d: consumed %d of %d", i, n, len(req))
+		}
+		if m.pending == 0 {
+			t.Fatalf("request %d: nothing pending: the test does not test", i)
+		}
+		m.tick(s, tick)
+		if m.closed {
+			t.Fatalf("closed at request %d (%v) although the peer took every response", i, m.loop.Now())
+		}
+	}
+	m.take()
+	s.onData(m, req)
+	start := m.loop.Now()
+	for !m.closed {
+		if m.loop.Now()-start > wt+2*tick {
+			t.Fatalf("not closed %v after the peer stopped taking its output (WriteTimeout %v)", m.loop.Now()-start, wt)
+		}
+		m.tick(s, tick)
+	}
+	if d := m.loop.Now() - start; d < wt {
+		t.Fatalf("closed %v after the peer stopped taking its output, before WriteTimeout (%v)", d, wt)
+	}
+	if !strings.Contains(string(m.out), "hello") {
+		t.Fatalf("no answers: %q", m.out)
+	}
 }
 
 // TestSlowReaderBelowHighWater: one response below WriteHighWater but

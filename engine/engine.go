@@ -91,6 +91,13 @@ type Conn interface {
 	// Pending returns the bytes queued for writing that the kernel has not
 	// taken yet. Loop-only.
 	Pending() int
+	// Sent returns how many bytes of output the kernel has taken since
+	// the connection opened: everything given to Write, Writev and
+	// AsyncWritev (once its task ran on the loop) less Pending. It never
+	// decreases, so a layer can tell whether a peer took the output that
+	// was queued at some earlier moment (Sent has reached that moment's
+	// Sent+Pending) without having to catch Pending at zero. Loop-only.
+	Sent() int64
 	// Buffered returns the input bytes received and not yet consumed.
 	// Loop-only.
 	Buffered() int
@@ -208,6 +215,11 @@ func (l *Loop) initSamplers(rec *stage.Recorder, seed uint64) {
 // Now returns the loop's clock: the engine time (since Start) at the last
 // tick. Loop-only.
 func (l *Loop) Now() time.Duration { return l.now }
+
+// SetNow sets the clock of a Loop made by NewLoop, for tests of the
+// deadlines of a layer driven without an engine. An engine's loops are
+// set by their ticks: never call it on them. Loop-only.
+func (l *Loop) SetNow(d time.Duration) { l.now = d }
 
 // Callbacks are the functions the engine calls. All run on the
 // connection's loop and must not block. OnOpen, OnData and OnClose are

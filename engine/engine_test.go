@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -285,4 +287,101 @@ func TestStoppedEngineForgotten(t *testing.T) {
 			t.Fatalf("reuseport %v: %s still in gnet's registry after Close", reuse, key)
 		}
 	}
+}
+
+// TestSent checks Sent on every model: while a peer does not read, what
+// the kernel took (Sent) and what waits (Pending) add up to what was
+// written, and once the peer has read everything, Sent is all of it,
+// bytes written from the loop and from another goroutine alike.
+func TestSent(t *testing.T) {
+	const big, async = 4 << 20, 1 << 20
+	models(t, func(t *testing.T, cfg Config) {
+		conns := make(chan Conn, 1)
+		cfg.SocketWriteBuffer = 64 << 10
+		cfg.Callbacks = Callbacks{
+			OnOpen: func(c Conn) { conns <- c },
+			OnData: func(c Conn, in []byte) int {
+				for _, b := range in {
+					switch b {
+					case 'w':
+						c.Write(make([]byte, big))
+					case 'a':
+						go c.AsyncWritev([][]byte{make([]byte, async/2), make([]byte, async/2)}, nil)
+					}
+				}
+				return len(in)
+			},
+			OnClose: func(Conn, error) {},
+		}
+		eng, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.ListenAndServe("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { eng.Close() })
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10)
+			})
+			return errors.Join(err, serr)
+		}}
+		nc, err := d.Dial("tcp", eng.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		c := <-conns
+		// inspect reads Sent and Pending on c's loop.
+		inspect := func() (sent int64, pending int) {
+			got := make(chan struct{})
+			if err := c.AsyncDo(func(bool) { sent, pending = c.Sent(), c.Pending(); close(got) }); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-got:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the loop did not run the inspection")
+			}
+			return sent, pending
+		}
+		// settled polls until Sent is want and nothing is pending.
+		settled := func(want int64) {
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				sent, pending := inspect()
+				if sent == want && pending == 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("Sent %d, Pending %d; want %d sent, none pending", sent, pending, want)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		if _, err := nc.Write([]byte("w")); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Model != PerConn { // PerConn's Write blocks until the peer reads
+			time.Sleep(50 * time.Millisecond)
+			sent, pending := inspect()
+			if sent <= 0 || sent >= big || sent+int64(pending) != big {
+				t.Fatalf("peer not reading: Sent %d + Pending %d, want some of %d sent and the rest pending", sent, pending, big)
+			}
+		}
+		if _, err := io.CopyN(io.Discard, nc, big); err != nil {
+			t.Fatal(err)
+		}
+		settled(big)
+		if _, err := nc.Write([]byte("a")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyN(io.Discard, nc, async); err != nil {
+			t.Fatal(err)
+		}
+		settled(big + async)
+	})
 }

@@ -317,7 +317,8 @@ type pconn struct {
 	paused   bool
 	drainEnd time.Time
 
-	wmu sync.Mutex // serializes writes: the goroutine and AsyncWritev callers
+	wmu  sync.Mutex   // serializes writes: the goroutine and AsyncWritev callers
+	sent atomic.Int64 // bytes written (Sent); atomic, as writes may come from any goroutine holding wmu
 
 	tmu    sync.Mutex     // guards tasks
 	tasks  []func(c Conn) // posted by ForEach and Wake; run on the goroutine
@@ -694,7 +695,11 @@ func (c *pconn) Write(b []byte) error {
 	if sh := c.loop.Shard; sh != nil {
 		sh.Add(stage.BytesOut, uint64(len(b)))
 	}
-	return c.writeLocked(func() error { _, err := c.nc.Write(b); return err })
+	return c.writeLocked(func() error {
+		n, err := c.nc.Write(b)
+		c.sent.Add(int64(n))
+		return err
+	})
 }
 
 func (c *pconn) Writev(bs [][]byte) error {
@@ -712,7 +717,8 @@ func (c *pconn) writevLocked(bs [][]byte) error {
 	}
 	return c.writeLocked(func() error {
 		v := net.Buffers(bs)
-		_, err := v.WriteTo(c.nc)
+		n, err := v.WriteTo(c.nc)
+		c.sent.Add(n)
 		return err
 	})
 }
@@ -731,6 +737,7 @@ func (c *pconn) writeLocked(w func() error) error {
 }
 
 func (c *pconn) Pending() int     { return 0 } // writes complete before they return
+func (c *pconn) Sent() int64      { return c.sent.Load() }
 func (c *pconn) Buffered() int    { return len(c.buf) - c.off }
 func (c *pconn) WantBytes(n int)  { c.want = n }
 func (c *pconn) Context() any     { return c.ctx }

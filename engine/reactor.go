@@ -442,6 +442,7 @@ type rconn struct {
 	inCallback bool          // inside a gnet callback: close by returning gnet.Close
 	inData     bool          // inside OnData: Resume must not re-enter it
 	flushUntil time.Duration // stFlushing: when to give up waiting
+	queued     int64         // bytes handed to gnet to write: Sent is this less its outbound buffer
 
 	prev, next *rconn // the loop's connection list
 }
@@ -488,6 +489,7 @@ func (c *rconn) Write(b []byte) error {
 	if sh := c.loop.Shard; sh != nil {
 		sh.Add(stage.BytesOut, uint64(len(b)))
 	}
+	c.queued += int64(len(b))
 	_, err := c.g.Write(b)
 	return err
 }
@@ -499,6 +501,7 @@ func (c *rconn) Writev(bs [][]byte) error {
 	if sh := c.loop.Shard; sh != nil {
 		sh.Add(stage.BytesOut, uint64(vecLen(bs)))
 	}
+	c.queued += int64(vecLen(bs))
 	_, err := c.g.Writev(bs)
 	return err
 }
@@ -516,6 +519,8 @@ func (c *rconn) Pending() int {
 	}
 	return c.g.OutboundBuffered()
 }
+
+func (c *rconn) Sent() int64 { return c.queued - int64(c.Pending()) }
 
 func (c *rconn) Buffered() int {
 	if c.state == stClosed {
@@ -684,10 +689,16 @@ func (c *rconn) AsyncDo(fn func(closed bool)) error {
 }
 
 func (c *rconn) AsyncWritev(bs [][]byte, done func(err error)) error {
+	n := vecLen(bs)
 	if sh := c.loop.Shard; sh != nil {
-		sh.Add(stage.BytesOut, uint64(vecLen(bs)))
+		sh.Add(stage.BytesOut, uint64(n))
 	}
 	return c.g.AsyncWritev(bs, func(_ gnet.Conn, err error) error {
+		// On the loop, right after gnet's write: nothing has read Sent
+		// between the two.
+		if err == nil {
+			c.queued += int64(n)
+		}
 		if done != nil {
 			done(err)
 		}

@@ -1521,6 +1521,7 @@ type uconn struct {
 
 	q       []*outSeg // output queue; q[0] is in flight while sending
 	pending int       // bytes in q not yet taken by the kernel
+	queued  int64     // bytes ever put in q: Sent is this less pending
 	sending bool
 	dirty   bool
 	zcOut   int // zero-copy records still due a CQE
@@ -1688,6 +1689,7 @@ func (c *uconn) appendOut(b []byte) {
 	}
 	s.b = append(s.b, b...)
 	c.pending += len(b)
+	c.queued += int64(len(b))
 	c.markDirty()
 }
 
@@ -1804,6 +1806,7 @@ func (c *uconn) asyncWrite(bs [][]byte, done func(error)) {
 		}
 		c.q = append(c.q, s)
 		c.pending += len(bs[i])
+		c.queued += int64(len(bs[i]))
 	}
 	c.markDirty()
 	c.wrote()
@@ -1917,6 +1920,8 @@ func (c *uconn) Pending() int {
 	}
 	return c.pending
 }
+
+func (c *uconn) Sent() int64 { return c.queued - int64(c.Pending()) }
 
 func (c *uconn) Buffered() int {
 	if c.state == stClosed {
