@@ -43,6 +43,9 @@ func TestSlowReaderClosed(t *testing.T) {
 			resp.Body.Close()
 			time.Sleep(100 * time.Millisecond)
 		}
+		if !s.waitWriteTimeout(10 * time.Second) {
+			t.Fatal("the peer that does not read was not cut off (write or handler timeout) within 10 s")
+		}
 		// The slow reader is cut off: reading now drains what was queued
 		// and then ends, well before 200 responses of 256 KiB.
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -220,8 +220,12 @@ type Config struct {
 	// does not read, and how long a handler on the worker pool (or on
 	// PerConn's goroutine) may take to answer; then the connection is
 	// closed and the request's Ctx.Context ends (handlers that run on an
-	// event loop must never wait, so no timeout can help them). Zero
-	// means 30 s.
+	// event loop must never wait, so no timeout can help them). Output is
+	// judged by progress: the kernel must take what was queued when the
+	// deadline started within WriteTimeout, and once it has, the deadline
+	// starts again for what is queued then (so a byte waits at most about
+	// twice WriteTimeout). Time a handler spends blocked on the peer
+	// counts as the write's, not the handler's. Zero means 30 s.
 	WriteTimeout time.Duration
 
 	// TLS, when set, serves HTTPS: TLS 1.2 and 1.3 terminated on the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/bytebufferpool"
@@ -580,6 +581,22 @@ func (c *conn) timeout() {
 			c.closing = true // the handler answers; then the connection closes
 		}
 	case waitBusy:
+		if b := c.cur; b != nil && b.answered.Load() {
+			// The handlers have answered: the batch waits for the engine
+			// (Uring completes a write once the kernel has every byte), or
+			// its answer is on its way to the loop. That is output waiting
+			// for the peer, judged as such (its deadline starts now, so
+			// such output may wait up to twice WriteTimeout from dispatch).
+			if p := c.ec.Pending(); p > 0 && c.drainEnd == 0 {
+				c.armDrain(p)
+			}
+			if c.drainExpired() {
+				c.writeTimeout()
+				return
+			}
+			c.ec.SetTimeout(1) // look again at the next tick
+			return
+		}
 		// A handler has not answered (or not read its streamed body)
 		// within WriteTimeout: the connection closes, which ends the
 		// requests' contexts; what the handler writes later goes nowhere.
@@ -717,6 +734,10 @@ type batch struct {
 	tailErr   error     // a parse error after the batch: answered after it
 	submitted time.Time // when the batch went to the pool, if a request in it is sampled
 	done      func(error)
+	// answered is set by the worker when every handler of the batch has
+	// returned and the responses go to the engine; the loop reads it at
+	// the busy deadline, and clears it in complete.
+	answered atomic.Bool
 }
 
 // resumeReadBelow: after a batch, the socket is read again only when less
@@ -807,6 +828,7 @@ func (b *batch) run() {
 		}
 	}
 	b.vec[0] = b.out
+	b.answered.Store(true)
 	if err := c.ec.AsyncWritev(b.vec[:], b.done); err != nil {
 		b.done(err)
 	}
@@ -850,6 +872,7 @@ func (b *batch) complete(err error) {
 	b.vec[0] = nil
 	b.tailErr = nil
 	b.c = nil
+	b.answered.Store(false)
 	lp.batches = append(lp.batches, b)
 
 	c.busy = false

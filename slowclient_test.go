@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sluice-go/sluice/engine"
+	"github.com/sluice-go/sluice/stage"
 )
 
 // Slow clients: slowloris (a head trickled byte by byte), R-U-Dead-Yet (a
@@ -343,8 +344,12 @@ func TestSlowReaderTLS(t *testing.T) {
 		go io.WriteString(c, req)
 		stop := s.probe(100*time.Millisecond, time.Second)
 		time.Sleep(time.Second) // more than three write timeouts
+		closed := s.waitWriteTimeout(10 * time.Second)
 		if n := stop(); n < 3 { // each answered within a second (probe); a loaded loop encrypting may space them
 			t.Fatalf("the normal client got %d answers", n)
+		}
+		if !closed {
+			t.Fatal("the peer that does not read was not cut off (write or handler timeout) within 10 s")
 		}
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, err := io.Copy(io.Discard, c)
@@ -363,6 +368,29 @@ func TestSlowReaderTLS(t *testing.T) {
 		c.SocketWriteBuffer = 64 << 10
 		c.Logger = discardLogger()
 	})
+}
+
+// waitWriteTimeout waits up to max until the server has closed a
+// connection at WriteTimeout, and reports whether it has. The write
+// deadline starts once a batch's responses are queued, and on the worker
+// pool a batch is MaxPipelined (64) requests: the handlers build 16 MiB
+// of 256 KiB answers and the loop copies (or encrypts) them first, which
+// under the race detector on a loaded machine can take over a second
+// before the write timeout's 300 ms even begin; or longer than the
+// 300 ms WriteTimeout also gives the batch's handlers, and then the
+// connection is closed as a handler timeout, before any write.
+func (s *harness) waitWriteTimeout(max time.Duration) bool {
+	start := time.Now()
+	for {
+		c := s.srv.Stats().Counters
+		if c[stage.TimeoutsWrite]+c[stage.TimeoutsHandler] > 0 {
+			return true
+		}
+		if time.Since(start) > max {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // dialSmallWindow connects with a 16 KiB receive buffer, so a response

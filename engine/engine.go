@@ -179,9 +179,10 @@ type Loop struct {
 	sampler     stage.Sampler // requests (Sample)
 	readSampler stage.Sampler // TLS reads (SampleRead): apart, so reads do not skew the request rate
 
-	wheel *wheel        // the event-loop models' timers; nil for PerConn (49 KiB each)
-	now   time.Duration // the loop's clock: engine time at the last tick
-	eng   any           // the model's per-loop state
+	wheel  *wheel        // the event-loop models' timers; nil for PerConn (49 KiB each)
+	now    time.Duration // the loop's clock: engine time at the last tick, or later (Now)
+	shared *atomic.Int64 // the engine's clock, published every tick off the loops; nil when none
+	eng    any           // the model's per-loop state
 }
 
 // Sample reports whether the request beginning now is timed: true once
@@ -212,9 +213,22 @@ func (l *Loop) initSamplers(rec *stage.Recorder, seed uint64) {
 	l.readSampler = stage.NewSampler(rec.SampleEvery(), ^seed)
 }
 
-// Now returns the loop's clock: the engine time (since Start) at the last
-// tick. Loop-only.
-func (l *Loop) Now() time.Duration { return l.now }
+// Now returns the loop's clock: the engine time (since Start) at its last
+// tick, or the engine's clock when that is later. A loop's own ticks wait
+// while it is busy (a long callback, a large batch to encrypt); after such
+// a stall, a deadline armed from its last tick would expire at the tick
+// that was waiting, however fresh it is (a request read right after the
+// stall would be cut off at once). The engine's clock is published every
+// tick by a goroutine that the loops do not hold up, so Now is within a
+// tick of the present. Deadlines use it. Loop-only.
+func (l *Loop) Now() time.Duration {
+	if l.shared != nil {
+		if t := time.Duration(l.shared.Load()); t > l.now {
+			l.now = t
+		}
+	}
+	return l.now
+}
 
 // SetNow sets the clock of a Loop made by NewLoop, for tests of the
 // deadlines of a layer driven without an engine. An engine's loops are
@@ -319,7 +333,8 @@ type Config struct {
 	// smallest send buffer, 4 KiB).
 	RefuseMessage []byte
 	// LogRate bounds the lines logged for refused connections (MaxConns
-	// reached) per second: a connection storm must not flood the log.
+	// reached) and PerConn's write timeouts per second: a connection
+	// storm must not flood the log.
 	// More are counted and reported in one summary line. Zero means 10;
 	// negative logs none (ConnsRefused still counts them).
 	LogRate int
@@ -549,16 +564,23 @@ func (c *Config) refused(remote net.Addr) {
 	if c.Stages != nil {
 		c.Stages.Shard(0).Inc(stage.ConnsRefused)
 	}
+	c.logEvent(remote, "engine: connection refused: the open-connection limit (MaxConns) is reached", "max_conns", c.MaxConns)
+}
+
+// logEvent logs a connection event at Warn with the remote address,
+// within LogRate lines a second (the rest are counted and reported in one
+// line). Any goroutine.
+func (c *Config) logEvent(remote net.Addr, msg string, args ...any) {
 	ok, suppressed := c.refusals.Allow()
 	if suppressed > 0 {
-		c.Logger.Warn("engine: refused connections not logged in the last second (rate limit)", "count", suppressed)
+		c.Logger.Warn("engine: connection events not logged in the last second (rate limit)", "count", suppressed)
 	}
 	if ok {
 		addr := "?"
 		if remote != nil {
 			addr = remote.String()
 		}
-		c.Logger.Warn("engine: connection refused: the open-connection limit (MaxConns) is reached", "remote", addr, "max_conns", c.MaxConns)
+		c.Logger.Warn(msg, append([]any{"remote", addr}, args...)...)
 	}
 }
 

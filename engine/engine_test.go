@@ -19,7 +19,9 @@ import (
 
 // lineServer echoes newline-terminated lines upper-cased; "async" lines
 // are answered from another goroutine, "bye" closes gracefully, "slow"
-// arms a 300 ms timeout that writes "timeout\n" and closes.
+// arms a 300 ms timeout that writes "timeout\n" and closes, "stall"
+// holds the loop for a second (a callback that should not block, but
+// does) and then answers "STALLED\n".
 type lineServer struct {
 	eng     Engine
 	opened  atomic.Int64
@@ -48,6 +50,9 @@ func startLines(t *testing.T, cfg Config) *lineServer {
 					return used
 				case "slow":
 					c.SetTimeout(300 * time.Millisecond)
+				case "stall":
+					time.Sleep(time.Second)
+					c.Write([]byte("STALLED\n"))
 				case "order":
 					go func() {
 						c.AsyncWritev([][]byte{[]byte("A")}, nil)
@@ -179,6 +184,36 @@ func TestTimeout(t *testing.T) {
 		}
 		if d := time.Since(start); d < 250*time.Millisecond || d > 2*time.Second {
 			t.Fatalf("timeout after %v, want ~300ms", d)
+		}
+	})
+}
+
+// TestTimeoutAfterStall: a deadline armed right after the loop was held
+// up (here by a callback that sleeps a second, with Loops 1 so both
+// connections share the loop) runs its full length. The loop's own ticks
+// were waiting behind the callback; armed from its last tick, the
+// deadline would fire at the first of them, at once.
+func TestTimeoutAfterStall(t *testing.T) {
+	models(t, func(t *testing.T, cfg Config) {
+		if cfg.Model == PerConn {
+			t.Skip("PerConn: every connection has a goroutine of its own; a stall holds only its own")
+		}
+		cfg.Loops = 1
+		s := startLines(t, cfg)
+		a, ra := dial(t, s)
+		b, rb := dial(t, s)
+		a.Write([]byte("stall\n"))
+		time.Sleep(100 * time.Millisecond) // the loop is in the stall
+		b.Write([]byte("slow\n"))
+		if got := readLine(t, ra); got != "STALLED\n" {
+			t.Fatalf("got %q", got)
+		}
+		end := time.Now() // about when b's line was read and its deadline armed
+		if got := readLine(t, rb); got != "timeout\n" {
+			t.Fatalf("got %q", got)
+		}
+		if d := time.Since(end); d < 200*time.Millisecond {
+			t.Fatalf("the 300 ms timeout armed after the stall fired %v after it ended", d)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -255,7 +256,9 @@ func (e *perConn) watchdog() {
 		limit := int64(e.cfg.WriteTimeout)
 		e.mu.Lock()
 		for c := range e.conns {
-			if b := c.busy.Load(); b != 0 && now-(b-1) > limit && !c.stuck.Load() {
+			// A connection blocked in a write waits for its peer, not its
+			// handler: the write's deadline ends it, as a write timeout.
+			if b := c.busy.Load(); b != 0 && now-(b-1) > limit && !c.stuck.Load() && !c.writing.Load() {
 				stuck = append(stuck, c)
 			}
 		}
@@ -313,6 +316,7 @@ type pconn struct {
 	inData   bool
 	busy     atomic.Int64 // engine nanoseconds+1 when OnData began; 0 outside it (the watchdog reads it)
 	stuck    atomic.Bool  // the watchdog closed the socket under a stuck OnData
+	writing  atomic.Bool  // in a write: blocked on the peer, not on the handler; the write deadline rules
 	woken    bool
 	paused   bool
 	drainEnd time.Time
@@ -729,8 +733,23 @@ func (c *pconn) writeLocked(w func() error) error {
 	if d := c.e.cfg.WriteTimeout; d > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
 	}
+	c.writing.Store(true)
 	err := w()
+	c.writing.Store(false)
+	if b := c.busy.Load(); b != 0 {
+		// Time blocked on the peer is not the handler's: the watchdog
+		// counts from here. (CompareAndSwap: OnData may end meanwhile.)
+		c.busy.CompareAndSwap(b, int64(time.Since(c.e.start))+1)
+	}
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The peer did not take the output within WriteTimeout: the
+			// write timeout of the event-loop models, counted alike.
+			if sh := c.loop.Shard; sh != nil {
+				sh.Inc(stage.TimeoutsWrite)
+			}
+			c.e.cfg.logEvent(c.remote, "engine: closing: output not read by the peer within the write timeout", "write_timeout", c.e.cfg.WriteTimeout)
+		}
 		c.nc.Close()
 	}
 	return err

@@ -20,8 +20,9 @@ import (
 type reactor struct {
 	gnet.BuiltinEventEngine
 
-	cfg   Config    // immutable after New
-	start time.Time // engine clock origin; set before the loops run
+	cfg   Config       // immutable after New
+	start time.Time    // engine clock origin; set before the loops run
+	clock atomic.Int64 // engine time published by the ticker (Loop.Now)
 
 	eng gnet.Engine // set in OnBoot
 	// protoAddr is the address given to gnet.Run, the key of gnet's
@@ -298,6 +299,7 @@ func (r *reactor) ticker() {
 			return
 		case <-t.C:
 		}
+		r.clock.Store(int64(time.Since(r.start))) // Loop.Now
 		r.mu.Lock()
 		for _, l := range r.list {
 			ld := l.engineData()
@@ -322,6 +324,7 @@ func (r *reactor) loopFor(gl gnet.EventLoop) *Loop {
 	}
 	l.wheel = new(wheel)
 	l.wheel.init()
+	l.shared = &r.clock
 	ld := &loopData{gl: gl, epfd: epollFD(gl)}
 	ld.conns.next, ld.conns.prev = &ld.conns, &ld.conns
 	ld.tick = func(context.Context) error {
@@ -588,7 +591,7 @@ func (c *rconn) setTimer(d time.Duration) {
 		return
 	}
 	tick := c.r.cfg.Tick
-	c.loop.wheel.set(&c.tm, int64((c.loop.now+d+tick-1)/tick))
+	c.loop.wheel.set(&c.tm, int64((c.loop.Now()+d+tick-1)/tick))
 }
 
 func (c *rconn) onTimer() {
@@ -631,7 +634,7 @@ func (c *rconn) CloseGraceful() {
 		return
 	}
 	c.state = stFlushing
-	c.flushUntil = c.loop.now + closeFlushTimeout
+	c.flushUntil = c.loop.Now() + closeFlushTimeout
 	c.progressClose()
 }
 
@@ -645,7 +648,7 @@ const closeFlushTimeout = 5 * time.Second
 // drain in time.
 func (c *rconn) progressClose() {
 	if c.g.OutboundBuffered() > 0 {
-		if c.loop.now >= c.flushUntil {
+		if c.loop.Now() >= c.flushUntil {
 			c.Close()
 			return
 		}

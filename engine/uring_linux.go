@@ -191,10 +191,11 @@ func uringUnavailable(cause error) error {
 
 // uengine runs the Uring model.
 type uengine struct {
-	cfg    Config    // immutable after New
-	start  time.Time // engine clock origin; set before the loops run
-	ms     bool      // the kernel has multishot timeouts (6.4); else the tick re-arms itself
-	direct int       // AsyncWritev sends vectors of at least this many bytes in place; immutable
+	cfg    Config       // immutable after New
+	start  time.Time    // engine clock origin; set before the loops run
+	clock  atomic.Int64 // engine time published every tick by publishClock (Loop.Now)
+	ms     bool         // the kernel has multishot timeouts (6.4); else the tick re-arms itself
+	direct int          // AsyncWritev sends vectors of at least this many bytes in place; immutable
 
 	started   atomic.Bool
 	accepting atomic.Bool
@@ -294,9 +295,12 @@ func (e *uengine) ListenAndServe(addr string) error {
 	}
 	ready := make(chan error, len(e.all))
 	for _, l := range e.all {
+		l.loop.shared = &e.clock
 		e.wg.Add(1)
 		go l.run(ready)
 	}
+	stopClock, clockDone := make(chan struct{}), make(chan struct{})
+	go e.publishClock(stopClock, clockDone)
 	var errs []error
 	for range e.all {
 		if err := <-ready; err != nil {
@@ -305,6 +309,8 @@ func (e *uengine) ListenAndServe(addr string) error {
 	}
 	go func() {
 		e.wg.Wait()
+		close(stopClock)
+		<-clockDone
 		// Listeners whose loop did not close them (a loop that failed).
 		e.lnMu.Lock()
 		for _, fd := range e.lnFDs {
@@ -319,6 +325,24 @@ func (e *uengine) ListenAndServe(addr string) error {
 		return fmt.Errorf("engine: uring: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// publishClock stores the engine time every tick until stop is closed,
+// then closes done: the clock Loop.Now reads when a loop's own ticks are
+// late because the loop was busy. The loops' rings cannot serve for
+// this: a busy loop reaps nothing, its ticks included.
+func (e *uengine) publishClock(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(e.cfg.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			e.clock.Store(int64(time.Since(e.start)))
+		}
+	}
 }
 
 // listen opens a listening socket for a. Options set on it are inherited
@@ -856,6 +880,13 @@ func (l *uloop) onTick(c uring.CQE) {
 	}
 	if c.Res != -int32(unix.ETIME) && c.Res != 0 {
 		return // canceled
+	}
+	if l.hasTasks.Load() {
+		// Tasks posted before the tick is looked at go first (as gnet
+		// runs its high-priority tasks before the low-priority tick): a
+		// worker's answer that waited while the loop was busy must not
+		// find its connection closed by a deadline that passed meanwhile.
+		l.runTasks()
 	}
 	l.loop.now = time.Since(l.e.start)
 	l.loop.wheel.advance(int64(l.loop.now / l.e.cfg.Tick))
@@ -1994,7 +2025,7 @@ func (c *uconn) setTimer(d time.Duration) {
 		return
 	}
 	tick := c.l.e.cfg.Tick
-	w.set(&c.tm, int64((c.l.loop.now+d+tick-1)/tick))
+	w.set(&c.tm, int64((c.l.loop.Now()+d+tick-1)/tick))
 }
 
 func (c *uconn) onTimer() {
@@ -2032,7 +2063,7 @@ func (c *uconn) CloseGraceful() {
 		return
 	}
 	c.state = stFlushing
-	c.flushUntil = c.l.loop.now + closeFlushTimeout
+	c.flushUntil = c.l.loop.Now() + closeFlushTimeout
 	c.progressClose()
 }
 
@@ -2041,7 +2072,7 @@ func (c *uconn) CloseGraceful() {
 // drain in time.
 func (c *uconn) progressClose() {
 	if c.pending > 0 || c.sending {
-		if c.l.loop.now >= c.flushUntil {
+		if c.l.loop.Now() >= c.flushUntil {
 			c.Close()
 			return
 		}
