@@ -84,16 +84,23 @@ func startLines(t *testing.T, cfg Config) *lineServer {
 	if cfg.Tick == 0 {
 		cfg.Tick = 20 * time.Millisecond
 	}
+	s.eng = startEngine(t, cfg)
+	return s
+}
+
+// startEngine starts an engine for cfg on a loopback port; it is closed
+// when the test ends.
+func startEngine(tb testing.TB, cfg Config) Engine {
+	tb.Helper()
 	eng, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := eng.ListenAndServe("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	s.eng = eng
-	t.Cleanup(func() { eng.Close() })
-	return s
+	tb.Cleanup(func() { eng.Close() })
+	return eng
 }
 
 func dial(t *testing.T, s *lineServer) (net.Conn, *bufio.Reader) {
@@ -348,14 +355,7 @@ func TestSent(t *testing.T) {
 			},
 			OnClose: func(Conn, error) {},
 		}
-		eng, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.ListenAndServe("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { eng.Close() })
+		eng := startEngine(t, cfg)
 		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			err := rc.Control(func(fd uintptr) {

@@ -30,14 +30,7 @@ func TestPauseRead(t *testing.T) {
 			},
 			OnClose: func(Conn, error) {},
 		}
-		eng, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := eng.ListenAndServe("127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { eng.Close() })
+		eng := startEngine(t, cfg)
 		nc, err := net.Dial("tcp", eng.Addr().String())
 		if err != nil {
 			t.Fatal(err)

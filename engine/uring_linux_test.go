@@ -51,15 +51,7 @@ func echoEngine(t testing.TB, cfg Config) (*uengine, *atomic.Int64) {
 		},
 		OnClose: func(Conn, error) { closed.Add(1) },
 	}
-	eng, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eng.ListenAndServe("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	return eng.(*uengine), &closed
+	return startEngine(t, cfg).(*uengine), &closed
 }
 
 // pattern returns n bytes that differ from connection to connection.
@@ -344,15 +336,7 @@ func TestUringCloseCancels(t *testing.T) {
 				OnData:  func(c Conn, in []byte) int { return len(in) },
 				OnClose: func(c Conn, err error) { closeErr <- err },
 			}
-			eng, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := eng.ListenAndServe("127.0.0.1:0"); err != nil {
-				t.Fatal(err)
-			}
-			e := eng.(*uengine)
-			defer e.Close()
+			e := startEngine(t, cfg).(*uengine)
 			nc, err := net.Dial("tcp", e.Addr().String())
 			if err != nil {
 				t.Fatal(err)
@@ -474,14 +458,7 @@ func benchResponse(b *testing.B, cfg Config, size int, async bool) {
 		},
 		OnClose: func(Conn, error) {},
 	}
-	eng, err := New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := eng.ListenAndServe("127.0.0.1:0"); err != nil {
-		b.Fatal(err)
-	}
-	defer eng.Close()
+	eng := startEngine(b, cfg)
 	nc, err := net.Dial("tcp", eng.Addr().String())
 	if err != nil {
 		b.Fatal(err)
